@@ -1,0 +1,157 @@
+"""overfit.one_batch: a handful of samples must be learnable to ~zero loss."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from nncheck.checks._artifacts import curve
+from nncheck.checks.context import Context
+from nncheck.checks.registry import check
+from nncheck.results import CheckOutcome, result
+
+
+@check(
+    "overfit.one_batch",
+    stage="overfit",
+    defaults={"batch_size": 8, "max_steps": 2000, "max_loss": 0.01, "stall_ratio": 0.95},
+    requires=("engine", "trainable"),
+    catches="M1, M2, M4",
+)
+def overfit_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
+    """A small batch (2-16 samples) is driven to ~zero loss and 100% training accuracy.
+
+    Why: any working network can memorize a few samples. If it cannot, something upstream
+    is broken — a learning rate that is zero or explodes, frozen parameters, a loss on
+    the wrong outputs — and no amount of training on the full data will fix it.
+    Trains on the same batch with the recipe's optimizer and learning rate for at most
+    `max_steps`; passes when the loss drops below `max_loss` (for regression: below
+    `max_loss` times the batch's target variance) with 100% accuracy. On failure says
+    whether the loss went NaN, diverged, stalled or only crawled.
+    Fix: follow the hint for the failure mode (usually the learning rate).
+    """
+    ds = ctx.dataset
+    size = int(t["batch_size"])
+    max_steps = int(t["max_steps"])
+    x, y = _balanced_batch(ctx, size)
+    engine = ctx.make_engine()
+    classification = ds.task == "classification"
+    target = float(t["max_loss"])
+    if not classification:
+        target *= max(float(np.var(y.astype(np.float64))), 1e-12)
+
+    losses: list[float] = []
+    accuracy = 0.0
+    callback = ctx.report_steps("overfit.one_batch", max_steps)
+    reached = None
+    for step in range(max_steps):
+        loss = float(engine.step(x, y))
+        losses.append(loss)
+        if callback:
+            callback(step, loss)
+        if not math.isfinite(loss):
+            break
+        if step % 10 == 9 or loss <= target:
+            done, accuracy = _reached(engine, x, y, target, classification)
+            if done:
+                reached = step + 1
+                break
+    final = float(engine.loss(x, y))
+    if math.isfinite(final):
+        _, accuracy = _reached(engine, x, y, target, classification)
+    first = losses[0]
+    metrics: dict[str, Any] = {
+        "batch_size": int(len(y)),
+        "steps": len(losses),
+        "initial_loss": first,
+        "final_loss": final,
+        "target_loss": target,
+        "lr": ctx.recipe.train.lr,
+        "optimizer": ctx.recipe.train.optimizer,
+    }
+    if classification:
+        metrics["train_accuracy"] = accuracy
+    artifacts = {"curves": {"overfit one batch": curve(range(len(losses)), loss=losses)}}
+    acc_text = f", accuracy {accuracy:.0%}" if classification else ""
+    if reached is not None:
+        return result(
+            "pass",
+            f"{len(y)} samples overfit in {reached} steps: loss {first:.3g} -> {final:.2g}"
+            f"{acc_text}",
+            metrics=metrics,
+            artifacts=artifacts,
+        )
+    mode, message, hint = _diagnose(losses, final, first, target, float(t["stall_ratio"]), ctx)
+    metrics["failure_mode"] = mode
+    return result("fail", message + acc_text, hint=hint, metrics=metrics, artifacts=artifacts)
+
+
+def _balanced_batch(ctx: Context, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded batch that holds as many classes as fit (so accuracy means something)."""
+    ds = ctx.dataset
+    if ds.task != "classification":
+        return ctx.sample_batch(size)
+    rng = np.random.default_rng(ctx.seed + 7)
+    y = ds.train.y
+    order = rng.permutation(len(y))
+    # First occurrence of each class in a random order, then fill with random samples.
+    _, first = np.unique(y[order], return_index=True)
+    picks = order[np.sort(first)][:size]
+    rest = np.setdiff1d(order[: size * 4], picks, assume_unique=False)
+    picks = np.concatenate([picks, rest[: size - len(picks)]])
+    picks = np.sort(picks)
+    return ds.train.x[picks], y[picks]
+
+
+def _reached(engine: Any, x: np.ndarray, y: np.ndarray, target: float, classification: bool):
+    out = engine.forward(x)
+    loss = float(engine.loss(x, y))
+    if not classification:
+        return loss <= target, 1.0
+    accuracy = float(np.mean(np.argmax(out, axis=1) == y))
+    return loss <= target and accuracy == 1.0, accuracy
+
+
+def _diagnose(
+    losses: list[float], final: float, first: float, target: float, stall: float, ctx: Context
+) -> tuple[str, str, str]:
+    lr = ctx.recipe.train.lr
+    n = len(losses)
+    if not all(math.isfinite(v) for v in losses) or not math.isfinite(final):
+        at = next(i for i, v in enumerate(losses + [final]) if not math.isfinite(v))
+        return (
+            "nan",
+            f"loss went NaN/inf at step {at} (started at {first:.3g}, lr {lr:g})",
+            "The learning rate is far too high or the loss overflows: lower lr 10x, check "
+            "for a summed instead of averaged loss, and scale the inputs.",
+        )
+    peak = max(losses)
+    if final > first * 1.5:
+        return (
+            "diverged",
+            f"loss diverged: {first:.3g} -> {final:.3g} (peak {peak:.3g}) in {n} steps "
+            f"at lr {lr:g}",
+            "Lower the learning rate (10x), or check the gradient sign.",
+        )
+    if peak > first * 10:
+        return (
+            "diverged",
+            f"loss unstable: {first:.3g} spiked to {peak:.3g} and ended at {final:.3g} after "
+            f"{n} steps at lr {lr:g}",
+            "The learning rate is too high for this model: lower it (10x).",
+        )
+    if final >= first * stall:
+        return (
+            "stalled",
+            f"loss did not move: {first:.3g} -> {final:.3g} in {n} steps at lr {lr:g}",
+            "Nothing learns: the learning rate may be zero or tiny, parameters frozen or a "
+            "layer detached from the graph.",
+        )
+    return (
+        "crawled",
+        f"loss fell {first:.3g} -> {final:.3g} in {n} steps but not below {target:.2g} (lr {lr:g})",
+        "Learning is too slow to memorize a few samples: raise the learning rate, or the "
+        "model is too small or too constrained (saturated units, a bottleneck layer).",
+    )

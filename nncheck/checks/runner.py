@@ -1,0 +1,104 @@
+"""Runs the selected checks stage by stage.
+
+The runner owns everything a check should not have to think about: timing, turning an
+exception into an `error` result (with the traceback) so that one broken check never hides
+the others, and turning unmet requirements into `skip` with a reason.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from nncheck.checks.context import Context, usability_problem
+from nncheck.checks.registry import CheckSpec
+from nncheck.results import CheckResult
+
+CheckStarted = Callable[[CheckSpec], None]
+CheckDone = Callable[[CheckResult], None]
+
+
+def unmet_requirement(spec: CheckSpec, ctx: Context) -> str | None:
+    """The reason ``spec`` cannot run in this context, or None."""
+    ds = ctx.dataset
+    for need in spec.requires:
+        if need == "labels" and ds.task != "classification":
+            return "needs class labels; this is a regression task"
+        if need == "regression" and ds.task != "regression":
+            return "needs a regression target; this is a classification task"
+        if need == "images" and not ds.is_image:
+            return "needs image data"
+        if need == "second_annotation" and not ctx.recipe.data.second_annotation:
+            return "the recipe names no data.second_annotation"
+        if need == "engine" and ctx.engine_config is None:
+            return ctx.engine_problem or "no model engine could be built"
+        if need == "trainable":
+            problem = ctx.memo("usability_problem", lambda: usability_problem(ds))
+            if problem:
+                return f"the data cannot be fed to a model: {problem} (see data.integrity)"
+    return None
+
+
+def run_checks(
+    ctx: Context,
+    specs: list[CheckSpec],
+    thresholds: dict[str, dict[str, Any]],
+    *,
+    skipped: dict[str, str] | None = None,
+    all_ids: list[str] | None = None,
+    on_start: CheckStarted | None = None,
+    on_done: CheckDone | None = None,
+) -> list[CheckResult]:
+    """Run ``specs`` in order; ``skipped`` ids (with reasons) are reported as `skip`.
+
+    ``all_ids`` fixes the order of the returned results (selected and skipped interleaved
+    as registered), so reports always list checks the same way.
+    """
+    skipped = skipped or {}
+    by_id: dict[str, CheckResult] = {}
+    for spec in specs:
+        if on_start:
+            on_start(spec)
+        res = run_one(spec, ctx, {**spec.defaults, **thresholds.get(spec.id, {})})
+        by_id[spec.id] = res
+        ctx.results[spec.id] = res
+        if on_done:
+            on_done(res)
+    stage_of = {s.id: s.stage for s in specs}
+    for check_id, reason in skipped.items():
+        stage = stage_of.get(check_id, check_id.split(".", 1)[0])
+        by_id[check_id] = CheckResult(check_id, stage, "skip", reason)
+    order = all_ids or [s.id for s in specs]
+    return [by_id[i] for i in order if i in by_id]
+
+
+def run_one(spec: CheckSpec, ctx: Context, thresholds: dict[str, Any]) -> CheckResult:
+    start = time.perf_counter()
+    reason = unmet_requirement(spec, ctx)
+    if reason:
+        return CheckResult(spec.id, spec.stage, "skip", reason)
+    try:
+        out = spec.func(ctx, thresholds)
+    except Exception as exc:  # noqa: BLE001 - a crashing check must not hide the others
+        return CheckResult(
+            spec.id,
+            spec.stage,
+            "error",
+            f"the check crashed: {type(exc).__name__}: {exc}",
+            hint="This is a bug in nncheck or an engine; the traceback is in results.json.",
+            traceback=traceback.format_exc(),
+            duration_s=time.perf_counter() - start,
+        )
+    return CheckResult(
+        id=spec.id,
+        stage=spec.stage,
+        status=out.status,
+        message=out.message,
+        hint=out.hint,
+        metrics=out.metrics,
+        examples=out.examples,
+        artifacts=out.artifacts,
+        duration_s=time.perf_counter() - start,
+    )

@@ -1,0 +1,114 @@
+"""The `nncheck` command line.
+
+Exit codes (SPEC.md): 0 no check failed, 1 a check failed (or warned, with --fail-on warn),
+2 the recipe or the data could not be used — one clear message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from nncheck import __version__
+from nncheck.errors import UsageError
+
+EPILOG = """\
+examples:
+  nncheck run recipes/wine.yaml                  audit the bundled wine example
+  nncheck run recipe.yaml --fail-on warn --quiet  gate CI on warnings too
+  nncheck run recipe.yaml --only data             run one stage (or check ids)
+  nncheck run recipe.yaml --skip overfit.one_batch
+  nncheck checks                                 list every check and its thresholds
+  nncheck init data/my_table.csv                 write a starter recipe for a data file
+
+exit codes: 0 no check failed, 1 a check failed, 2 the recipe or data could not be used
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nncheck",
+        description="Audit a neural-network training setup before anyone trains it.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"nncheck {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run the checks of a recipe and write the report",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("recipe", help="recipe YAML file")
+    run.add_argument(
+        "--fail-on",
+        choices=["fail", "warn"],
+        default="fail",
+        help="exit 1 on failures only (default) or on warnings too",
+    )
+    run.add_argument(
+        "--only", nargs="+", default=[], metavar="ID", help="run only these check ids or stages"
+    )
+    run.add_argument(
+        "--skip", nargs="+", default=[], metavar="ID", help="skip these check ids or stages"
+    )
+    run.add_argument("--report-dir", help="write the report here instead of report.dir")
+    run.add_argument("--quiet", action="store_true", help="no progress output (for CI logs)")
+
+    checks = sub.add_parser("checks", help="list every check, what it catches and its defaults")
+    checks.add_argument("--verbose", "-v", action="store_true", help="show each check's docs")
+
+    init = sub.add_parser("init", help="write a starter recipe for a data file")
+    init.add_argument("data_file", help="csv, parquet, npz, npy or MNIST IDX images file")
+    init.add_argument("-o", "--output", help="recipe path (default: <data name>.yaml here)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing recipe")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            from nncheck.run import RunOptions, run_recipe
+
+            run, _ = run_recipe(
+                args.recipe,
+                RunOptions(
+                    only=args.only,
+                    skip=args.skip,
+                    fail_on=args.fail_on,
+                    report_dir=args.report_dir,
+                    quiet=args.quiet,
+                ),
+            )
+            return run.exit_code
+        if args.command == "checks":
+            from nncheck.list_checks import print_checks
+
+            print_checks(verbose=args.verbose)
+            return 0
+        if args.command == "init":
+            from nncheck.init_recipe import init_recipe
+
+            path = init_recipe(args.data_file, args.output, force=args.force)
+            print(f"wrote {path}; run it with: nncheck run {path}")
+            return 0
+        parser.print_help()
+        return 2
+    except UsageError as exc:
+        print(f"nncheck: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("nncheck: interrupted; no report was written", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

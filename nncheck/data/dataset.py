@@ -1,0 +1,61 @@
+"""The loaded data, as every check and engine sees it.
+
+Loading never judges the data: labels that do not fit the declared classes, NaN features or
+a sentinel in a regression target are kept (encoded as -1 / NaN) so that ``data.integrity``
+can report them with numbers. Only data that cannot be read at all is a ``DataError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+Task = Literal["classification", "regression"]
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split (train or test)."""
+
+    x: np.ndarray  # float32 (n, *input_shape), after the recipe's normalization
+    y: np.ndarray  # int64 class index (-1 = not a valid class) | float32 (NaN = not numeric)
+    x_raw: np.ndarray  # features as loaded (before normalization), any numeric dtype
+    y_raw: np.ndarray  # target values as found in the file (numbers or strings)
+    source: str  # file(s) it came from, or "<fraction of train>" for a split
+    indices: np.ndarray  # row index of each sample in its source file (0-based)
+    y2: np.ndarray | None = None  # second annotation, encoded like y (when the recipe names one)
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+
+@dataclass(frozen=True)
+class Dataset:
+    train: Split
+    test: Split
+    task: Task
+    task_inferred: bool  # True when the recipe left `task` out and we guessed it
+    classes: tuple[str, ...] | None  # class names in index order (classification)
+    input_shape: tuple[int, ...]  # per-sample shape: (13,) for wine, (28, 28) for MNIST
+    feature_names: tuple[str, ...] | None  # column names for tabular data
+    normalize: str  # none | standardize | minmax | scale255
+    is_image: bool
+    # Human-readable notes about what loading decided ("task inferred: classification,
+    # 3 integer labels"), shown by the CLI and kept in results.json.
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    # Classes declared in the recipe (a count or names) vs found in the data.
+    classes_declared: bool = False
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes) if self.classes is not None else 0
+
+    @property
+    def n_outputs(self) -> int:
+        return self.n_classes if self.task == "classification" else 1
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.input_shape))

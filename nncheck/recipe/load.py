@@ -1,0 +1,221 @@
+"""Reading a recipe file: safe YAML, validation with key paths, paths made absolute.
+
+Every problem becomes one ``RecipeError`` whose message names the key path
+(``model.hidden[1]``) and what was expected, with the closest valid name for a typo.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from nncheck.errors import RecipeError
+from nncheck.recipe.schema import PairSource, Recipe
+
+# What a union-typed field accepts, in the user's words (pydantic's per-branch messages are
+# accurate but read like a type checker's).
+_UNION_EXPECTATIONS = {
+    "data.train": "a file path, or {images: PATH, labels: PATH}",
+    "data.test": "{fraction: 0.2}, a file path, or {images: PATH, labels: PATH}",
+    "data.target": "a column name (csv/parquet), an array key (npz) or a column index (npy)",
+    "data.classes": "a class count (int >= 2) or a list of class names",
+    "data.second_annotation": "a column name",
+    "name": "a string",
+    "model.factory": 'a string "module:function"',
+    "report.dir": "a directory path",
+}
+_UNION_TAGS = {"str", "int", "float", "bool", "none", "PairSource", "FractionSplit"}
+
+
+def read_recipe(path: str | os.PathLike[str]) -> Recipe:
+    """Load and validate a recipe file, resolving paths against its folder."""
+    file = Path(path)
+    if not file.is_file():
+        raise RecipeError(f"recipe file not found: {file}")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"cannot read recipe {file}: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RecipeError(f"{file}:{where}: invalid YAML: {problem}") from None
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{file}: a recipe is a YAML mapping with at least a `data:` section")
+    return parse_recipe(
+        raw, base_dir=file.resolve().parent, label=str(file), default_name=file.stem
+    )
+
+
+def parse_recipe(
+    raw: dict[str, Any], *, base_dir: Path, label: str = "recipe", default_name: str = "run"
+) -> Recipe:
+    """Validate a recipe mapping; paths in it are resolved against ``base_dir``."""
+    try:
+        recipe = Recipe.model_validate(raw)
+    except ValidationError as exc:
+        raise RecipeError(f"{label}: {format_validation_error(exc, raw)}") from None
+    recipe.name = recipe.name or default_name
+    _resolve_paths(recipe, base_dir)
+    return recipe
+
+
+def format_validation_error(exc: ValidationError, raw: dict[str, Any]) -> str:
+    """The first problem, as `key.path: what was wrong; expected ...`."""
+    errors = exc.errors()
+    union_path = _union_field(errors[0]["loc"])
+    if union_path is not None:
+        return _describe_union(union_path, errors, raw)
+    # An unknown key usually explains the "missing" errors that follow it (`dat:` for
+    # `data:`), so it is reported first.
+    errors = sorted(errors, key=lambda e: e["type"] != "extra_forbidden")
+    return _describe(errors[0], raw)
+
+
+def _union_field(loc: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The loc prefix of a union-typed field when ``loc`` passes through a union branch."""
+    for i, part in enumerate(loc):
+        if part in _UNION_TAGS or "[" in str(part):
+            return loc[:i]
+    return None
+
+
+def _describe_union(field: tuple[Any, ...], errors: list[dict[str, Any]], raw: Any) -> str:
+    path = _display_path(field)
+    value = _lookup(raw, field)
+    same = [e for e in errors if tuple(e["loc"][: len(field)]) == tuple(field)]
+    if isinstance(value, dict):
+        # Report the branch the user was evidently aiming at: the one with fewest errors.
+        branches: dict[str, list[dict[str, Any]]] = {}
+        for e in same:
+            tag = str(e["loc"][len(field)]) if len(e["loc"]) > len(field) else ""
+            if tag not in {"str", "int", "float", "bool", "none"} and "[" not in tag:
+                branches.setdefault(tag, []).append(e)
+        if branches:
+            best = min(branches.values(), key=len)
+            best.sort(key=lambda e: e["type"] != "extra_forbidden")
+            return _describe(best[0], raw)
+    expected = _UNION_EXPECTATIONS.get(path)
+    if expected:
+        return f"{path}: got {_show(value)}; expected {expected}"
+    return _describe(same[0], raw)
+
+
+def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
+    loc = error["loc"]
+    path = _display_path(loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        valid = _valid_keys(loc[:-1])
+        suggestion = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+        hint = f" (did you mean '{suggestion[0]}'?)" if suggestion else ""
+        where = _display_path(loc[:-1]) or "the top level"
+        return f"{path}: unknown key '{key}' in {where}{hint}; valid keys: {', '.join(valid)}"
+    if kind == "missing":
+        return f"{path}: required key is missing"
+    msg = error["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    value = _lookup(raw, loc)
+    got = "" if isinstance(value, (dict, list)) else f"; got {_show(value)}"
+    return f"{path}: {msg[0].lower() + msg[1:]}{got}"
+
+
+def _display_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in _UNION_TAGS or "[" in str(part):
+            continue  # a union branch tag, not a key the user wrote
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _lookup(raw: Any, loc: tuple[Any, ...]) -> Any:
+    node = raw
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        elif part in _UNION_TAGS or "[" in str(part):
+            continue
+        else:
+            return None
+    return node
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model found at ``loc`` (following union tags when present)."""
+    model: type[BaseModel] = Recipe
+    for part in loc:
+        if part in _UNION_TAGS:
+            found = {"PairSource": PairSource}.get(str(part))
+            if found is None:
+                from nncheck.recipe.schema import FractionSplit
+
+                found = FractionSplit if part == "FractionSplit" else None
+            if found is not None:
+                model = found
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+    return list(model.model_fields)
+
+
+def _resolve_paths(recipe: Recipe, base: Path) -> None:
+    data = recipe.data
+    data.train = _resolve_source(data.train, base, "data.train")
+    if not hasattr(data.test, "fraction"):
+        data.test = _resolve_source(data.test, base, "data.test")  # type: ignore[arg-type]
+    report_dir = recipe.report.dir
+    recipe.report.dir = (
+        str((base / report_dir).resolve())
+        if report_dir
+        else str((Path.cwd() / "reports" / _safe_dirname(recipe.name or "run")).resolve())
+    )
+
+
+def _resolve_source(source: str | PairSource, base: Path, key: str) -> str | PairSource:
+    if isinstance(source, PairSource):
+        return PairSource(
+            images=_existing_file(source.images, base, f"{key}.images"),
+            labels=_existing_file(source.labels, base, f"{key}.labels"),
+        )
+    return _existing_file(source, base, key)
+
+
+def _existing_file(path: str, base: Path, key: str) -> str:
+    full = (base / Path(path).expanduser()).resolve()
+    if not full.exists():
+        raise RecipeError(f"{key}: file not found: {full} (paths are relative to the recipe)")
+    if not full.is_file():
+        raise RecipeError(f"{key}: not a file: {full}")
+    if not os.access(full, os.R_OK):
+        raise RecipeError(f"{key}: file is not readable: {full}")
+    return str(full)
+
+
+def _safe_dirname(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip(".")
+    return cleaned or "run"

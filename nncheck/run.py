@@ -1,0 +1,135 @@
+"""One `nncheck run`: recipe -> dataset -> engine -> checks -> results -> writers.
+
+Data flows one way. Everything that can make the input unusable (recipe, data files,
+selected check names) is validated before the report directory is touched, so exit 2
+never destroys a previous report.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from nncheck import __version__
+from nncheck.errors import UsageError
+from nncheck.results import RunResult
+
+
+@dataclass
+class RunOptions:
+    only: list[str] = field(default_factory=list)
+    skip: list[str] = field(default_factory=list)
+    fail_on: str = "fail"
+    report_dir: str | None = None
+    quiet: bool = False
+
+
+def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
+    """Run every selected check of a recipe and write the report; returns (result, dir)."""
+    from nncheck.checks.context import Context
+    from nncheck.checks.registry import load_all, select
+    from nncheck.checks.runner import run_checks
+    from nncheck.data.build import load_dataset
+    from nncheck.engines import engine_config, engine_factory
+    from nncheck.recipe.checks_section import check_name, parse_checks_section
+    from nncheck.recipe.load import read_recipe
+    from nncheck.writers.terminal import Terminal
+
+    start = time.perf_counter()
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    term = Terminal(quiet=options.quiet)
+    recipe = read_recipe(recipe_path)
+    specs = load_all()
+    thresholds, recipe_only, recipe_skip = parse_checks_section(recipe.checks, specs)
+    for flag, names in (("--only", options.only), ("--skip", options.skip)):
+        for name in names:
+            check_name(name, specs, flag)
+    report_dir = Path(options.report_dir).resolve() if options.report_dir else None
+    report_dir = report_dir or Path(recipe.report.dir or "reports/run")
+    if report_dir.exists() and not report_dir.is_dir():
+        raise UsageError(f"report directory is a file: {report_dir}")
+
+    dataset = load_dataset(recipe.data, recipe.seed)
+    for note in dataset.notes:
+        term.note(note)
+    config = engine_config(recipe, dataset)
+    factory = engine_factory(recipe)
+
+    ctx = Context(
+        recipe=recipe,
+        dataset=dataset,
+        engine_config=config,
+        engine_factory=factory,
+        progress=term.steps,
+    )
+    chosen, skipped = select(specs, options.only or recipe_only, options.skip + recipe_skip)
+    with term.running():
+        checks = run_checks(
+            ctx,
+            chosen,
+            thresholds,
+            skipped=skipped,
+            all_ids=list(specs),
+            on_start=lambda spec: term.check_started(spec.id),
+            on_done=term.check_done,
+        )
+
+    resolved = resolved_recipe(recipe, config.loss, dataset.task, str(report_dir))
+    run = RunResult(
+        recipe=resolved,
+        started=started,
+        duration_s=time.perf_counter() - start,
+        checks=checks,
+        nncheck_version=__version__,
+        dataset_summary=dataset_summary(dataset),
+        fail_on=options.fail_on,
+    )
+    write_report(run, report_dir, {s.id: s.doc for s in specs.values()})
+    run.duration_s = time.perf_counter() - start
+    term.table(run, str(report_dir))
+    return run, report_dir
+
+
+def resolved_recipe(recipe: Any, loss: str, task: str, report_dir: str) -> dict[str, Any]:
+    """The recipe as it ran: defaults filled in, task and loss decided, absolute paths."""
+    out = recipe.model_dump(mode="json")
+    out["data"]["task"] = task
+    out["model"]["loss"] = loss
+    out["report"]["dir"] = report_dir
+    return out
+
+
+def dataset_summary(ds: Any) -> dict[str, Any]:
+    return {
+        "train_source": ds.train.source,
+        "test_source": ds.test.source,
+        "n_train": len(ds.train),
+        "n_test": len(ds.test),
+        "input_shape": list(ds.input_shape),
+        "is_image": ds.is_image,
+        "task": ds.task,
+        "task_inferred": ds.task_inferred,
+        "n_classes": ds.n_classes,
+        "classes": list(ds.classes) if ds.classes else None,
+        "normalize": ds.normalize,
+        "feature_names": list(ds.feature_names) if ds.feature_names else None,
+        "notes": list(ds.notes),
+    }
+
+
+def write_report(run: RunResult, directory: Path, docs: dict[str, str]) -> None:
+    """All writers into a temporary folder, swapped into place only when all succeeded."""
+    from nncheck.writers import html_report, json_results, junit, summary_md
+    from nncheck.writers.report_dir import atomic_directory
+
+    try:
+        with atomic_directory(directory) as tmp:
+            json_results.write(run, tmp)
+            junit.write(run, tmp)
+            summary_md.write(run, tmp)
+            html_report.write(run, tmp, docs)
+    except PermissionError as exc:
+        raise UsageError(f"cannot write the report to {directory}: {exc.strerror}") from None

@@ -1,0 +1,66 @@
+"""Shared test helpers: run the CLI as a user does, and build recipes in temp dirs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets"
+WINE = ROOT / "data" / "wine.csv"
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """`nncheck ARGS` in a subprocess, exactly as a user (or CI) runs it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "nncheck", *args],
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def write_recipe(directory: Path, recipe: dict[str, Any], name: str = "recipe.yaml") -> Path:
+    path = directory / name
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return path
+
+
+def wine_recipe(tmp_path: Path, **sections: Any) -> dict[str, Any]:
+    """The bundled wine recipe with absolute paths, sections overridden (merged one level)."""
+    recipe: dict[str, Any] = yaml.safe_load((ROOT / "recipes" / "wine.yaml").read_text())
+    recipe["data"]["train"] = str(WINE)
+    recipe["report"] = {"dir": str(tmp_path / "report")}
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(recipe.get(key), dict):
+            recipe[key] = {**recipe[key], **value}
+        else:
+            recipe[key] = value
+    return recipe
+
+
+def read_results(report_dir: Path) -> dict[str, Any]:
+    return json.loads((report_dir / "results.json").read_text())
+
+
+def check_by_id(results: dict[str, Any], check_id: str) -> dict[str, Any]:
+    return next(c for c in results["checks"] if c["id"] == check_id)
+
+
+@pytest.fixture
+def shared_datasets() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared datasets not found at {SHARED}")
+    return SHARED
