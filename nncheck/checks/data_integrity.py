@@ -173,9 +173,30 @@ def _check_labels(
     if not ds.classes_declared:
         numeric = _integer_labels(ds)
         if numeric is not None and numeric != list(range(len(numeric))):
+            k = len(numeric)
+            # Classes whose integer value has no output of a k-way softmax (e.g. 10 of 1..10).
+            beyond = [j for j, c in enumerate(classes) if not 0 <= int(c) < k]
+            counts = []
+            for name, split in (("train", ds.train), ("test", ds.test)):
+                rows = np.flatnonzero(np.isin(split.y, beyond))
+                counts.append(len(rows))
+                for i in rows[: max(limit - len(examples), 0)]:
+                    examples.append(
+                        {
+                            "split": name,
+                            "row": int(split.indices[i]),
+                            "problem": f"label outside 0..{k - 1}",
+                            "label": _plain(split.y_raw[i]),
+                        }
+                    )
+            n_beyond = sum(counts)
+            n_all = len(ds.train) + len(ds.test)
+            metrics["labels_outside_range"] = n_beyond
             fails.append(
-                f"integer labels {_span(numeric)} are not 0..{len(numeric) - 1}: a "
-                f"{len(numeric)}-way softmax indexes outputs 0..{len(numeric) - 1}"
+                f"integer labels {_span(numeric)} are not 0..{k - 1}: {n_beyond} samples "
+                f"({100 * n_beyond / max(n_all, 1):.1f}%) carry label(s) "
+                f"{', '.join(classes[j] for j in beyond[:5])}, for which a {k}-way softmax "
+                f"(outputs 0..{k - 1}) has no output"
             )
             hints.append(
                 "Remap labels to 0..K-1 (e.g. subtract 1), or declare them as names with "

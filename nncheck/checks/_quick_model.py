@@ -1,0 +1,237 @@
+"""A quick, seeded, out-of-fold classifier for data checks (used by ``data.label_errors``).
+
+Confident learning needs, for every sample, class probabilities from a model that never saw
+that sample's label. We train K small models at once, one per fold, each on the other
+folds, and predict each fold with its own model. Speed comes from three choices:
+
+- **Fewer inputs.** Features are standardized (per feature for tables, one global scale
+  for images, where per-pixel scaling would blow up the almost-constant border pixels), and
+  inputs wider than 64 are reduced to 32 whitened principal components, fitted by a
+  randomized SVD on a seeded subsample. On MNIST this one projection (70,000 x 784 -> 32)
+  is the only pass over the full-width data. (Digits kept at its 64 pixels ranks flipped
+  labels better than reduced to 32: 89% against 80% in the top 2%.)
+- **All folds in one pass.** The K models share every minibatch; a sample's loss is masked
+  out for the model of its own fold. The first layers of the K models are one matrix
+  (d, K * hidden), so one product serves them all; the small output layers are a stack.
+- **A small MLP** (one ReLU layer of 128, Adam with a step size decaying linearly to 0,
+  weight decay 1e-3, 2 epochs on large data and up to 60 on small): 96.6% out-of-fold
+  accuracy on MNIST in about a second on 2 cores, which ranks randomly flipped labels far
+  better than logistic regression (89% accurate, 67% of 2% flips in the top 2%, against
+  91%) does.
+
+Everything is float32 and seeded: the same data and seed give bit-identical probabilities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nncheck.blas import one_blas_thread
+
+# Rows used to fit the standardization and the PCA (a seeded subsample).
+FIT_ROWS = 4096
+# Row visits per fold model that the epoch count aims for (small data gets more epochs).
+TARGET_ROW_VISITS = 40_000
+
+
+@dataclass(frozen=True)
+class OutOfFold:
+    """Out-of-fold class probabilities and how they were made."""
+
+    probs: np.ndarray  # float32 (n, n_classes), row i from the model that did not see i
+    fold: np.ndarray  # int64 (n,), the fold of each sample
+    n_features: int  # inputs the model saw (after the projection)
+    epochs: int
+    batch_size: int
+    description: str  # one line for messages and metrics
+
+    @property
+    def short(self) -> str:
+        return self.description.split(" (")[0]
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.probs.argmax(axis=1)
+
+
+@dataclass(frozen=True)
+class InputMap:
+    """``z = x_flat @ proj - offset``: standardization (and PCA whitening) in one product."""
+
+    proj: np.ndarray | None  # float32 (d, k), or None when inputs are only standardized
+    mean: np.ndarray  # float32 (d,)
+    scale: np.ndarray  # float32 (d,)
+    offset: np.ndarray  # float32 (k,)
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.mean.size if self.proj is None else self.proj.shape[1])
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        flat = x.reshape(x.shape[0], -1)
+        if flat.dtype != np.float32:
+            flat = flat.astype(np.float32)
+        if self.proj is None:
+            out = flat - self.mean
+            out /= self.scale
+            return out
+        return flat @ self.proj - self.offset
+
+
+def fit_inputs(
+    x: np.ndarray, *, is_image: bool, seed: int, max_dim: int = 64, pca_dim: int = 32
+) -> InputMap:
+    """Fit standardization on a seeded subsample of ``x``; inputs wider than ``max_dim``
+    are reduced to ``pca_dim`` whitened principal components."""
+    n = x.shape[0]
+    flat = x.reshape(n, -1)
+    d = flat.shape[1]
+    rng = np.random.default_rng(seed)
+    fit_idx = np.sort(rng.choice(n, size=min(n, FIT_ROWS), replace=False))
+    sample = flat[fit_idx].astype(np.float64)
+    mean = sample.mean(axis=0)
+    if is_image:
+        scale = np.full(d, sample.std() or 1.0)
+    else:
+        scale = sample.std(axis=0)
+        scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
+    if d <= max_dim:
+        return InputMap(None, mean.astype(np.float32), scale.astype(np.float32), np.zeros(0))
+    # Randomized PCA (Halko et al.) on the standardized subsample, one power iteration.
+    std_sample = ((sample - mean) / scale).astype(np.float32)
+    k = min(pca_dim, d)
+    omega = rng.standard_normal((d, k + 10)).astype(np.float32)
+    basis, _ = np.linalg.qr(std_sample @ omega)
+    basis, _ = np.linalg.qr(std_sample @ (std_sample.T @ basis))
+    _, sing, vt = np.linalg.svd(basis.T @ std_sample, full_matrices=False)
+    comp_std = sing[:k] / np.sqrt(len(fit_idx))
+    k = max(1, int((comp_std > 1e-3 * comp_std[0]).sum()))  # rank-deficient data: no noise
+    comp_std = np.where(comp_std[:k] > 0, comp_std[:k], 1.0)  # all-constant inputs
+    # ((x - mean) / scale) @ V / comp_std, folded into one product over the full data.
+    proj = vt[:k].T.astype(np.float64) / scale[:, None] / comp_std[None, :]
+    return InputMap(
+        proj.astype(np.float32),
+        mean.astype(np.float32),
+        scale.astype(np.float32),
+        (mean @ proj).astype(np.float32),
+    )
+
+
+def stratified_folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Fold index per sample: a seeded shuffle within each class, dealt round-robin."""
+    n = len(y)
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    order = perm[np.argsort(y[perm], kind="stable")]
+    fold = np.empty(n, dtype=np.int64)
+    fold[order] = np.arange(n) % k
+    return fold
+
+
+def out_of_fold_probs(
+    z: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    hidden: int = 128,
+    lr: float = 0.02,
+    weight_decay: float = 1e-3,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+) -> OutOfFold:
+    """Train ``folds`` one-hidden-layer MLPs together, return out-of-fold probabilities.
+
+    ``z``: float32 (n, d) model inputs (see ``fit_inputs``); ``y``: int64 labels in
+    0..n_classes-1. Epochs and batch size default to a budget that gives small data many
+    passes and large data a few (see TARGET_ROW_VISITS).
+    """
+    n, d = z.shape
+    k, h, c = int(folds), int(hidden), int(n_classes)
+    if batch_size is None:
+        batch_size = int(np.clip(2 ** np.round(np.log2(max(n, 1) / 16)), 32, 512))
+    if epochs is None:
+        epochs = int(np.clip(np.ceil(TARGET_ROW_VISITS / max(n, 1)), 2, 60))
+    rng = np.random.default_rng(seed)
+    fold = stratified_folds(y, k, seed)
+
+    z1 = np.empty((n, d + 1), dtype=np.float32)  # inputs with a constant 1 for the bias
+    z1[:, :d] = z
+    z1[:, d] = 1.0
+    # First layers of all K models side by side: one product serves every model.
+    w1 = (rng.standard_normal((d + 1, k * h)) * np.sqrt(2.0 / d)).astype(np.float32)
+    w1[d] = 0.0
+    w2 = np.zeros((k, h, c), dtype=np.float32)
+    b2 = np.zeros((k, 1, c), dtype=np.float32)
+    params = [w1, w2, b2]
+    moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+    onehot = np.eye(c, dtype=np.float32)
+    models = np.arange(k)
+    total = epochs * -(-n // batch_size)
+    step = 0
+    with one_blas_thread():
+        for _ in range(epochs):
+            perm = rng.permutation(n)
+            for start in range(0, n, batch_size):
+                rows = perm[start : start + batch_size]
+                b = len(rows)
+                xb = z1[rows]
+                pre = xb @ w1  # (b, k*h)
+                act = np.maximum(pre, 0.0).reshape(b, k, h).transpose(1, 0, 2)  # (k, b, h)
+                prob = act @ w2 + b2  # logits (k, b, c)
+                prob -= prob.max(axis=2, keepdims=True)
+                np.exp(prob, out=prob)
+                prob /= prob.sum(axis=2, keepdims=True)
+                # Model j averages its loss over the batch rows outside fold j.
+                keep = (fold[rows][None, :] != models[:, None]).astype(np.float32)  # (k, b)
+                keep /= np.maximum(keep.sum(axis=1, keepdims=True), 1.0)
+                prob -= onehot[y[rows]][None]
+                prob *= keep[:, :, None]  # now d loss / d logits
+                g_w2 = act.transpose(0, 2, 1) @ prob
+                g_b2 = prob.sum(axis=1, keepdims=True)
+                g_act = (prob @ w2.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(b, k * h)
+                g_act *= pre > 0
+                g_w1 = xb.T @ g_act
+                step += 1
+                _adam(
+                    params,
+                    [g_w1 + weight_decay * w1, g_w2 + weight_decay * w2, g_b2],
+                    moments,
+                    step,
+                    lr * (1.0 - (step - 1) / total),  # linear decay towards 0
+                )
+
+        probs = np.empty((n, c), dtype=np.float32)
+        for j in range(k):
+            rows = np.flatnonzero(fold == j)
+            act = np.maximum(z1[rows] @ w1[:, j * h : (j + 1) * h], 0.0)
+            logits = act @ w2[j] + b2[j]
+            logits -= logits.max(axis=1, keepdims=True)
+            np.exp(logits, out=logits)
+            logits /= logits.sum(axis=1, keepdims=True)
+            probs[rows] = logits
+    description = f"{k}-fold MLP {d}-{h}-{c} ({epochs} epochs, batch {batch_size}, seed {seed})"
+    return OutOfFold(probs, fold, d, epochs, batch_size, description)
+
+
+def _adam(
+    params: list[np.ndarray],
+    grads: list[np.ndarray],
+    moments: list[tuple[np.ndarray, np.ndarray]],
+    step: int,
+    rate: float,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+) -> None:
+    """One in-place Adam update (Kingma & Ba) of every parameter."""
+    corr = np.float32(rate * np.sqrt(1.0 - beta2**step) / (1.0 - beta1**step))
+    for p, g, (m, v) in zip(params, grads, moments):
+        m *= beta1
+        m += (1.0 - beta1) * g
+        v *= beta2
+        v += (1.0 - beta2) * (g * g)
+        p -= corr * m / (np.sqrt(v) + eps)

@@ -1,0 +1,322 @@
+"""data.outliers: samples far from the rest of the data, and corrupted images."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nncheck.blas import one_blas_thread
+from nncheck.checks import _artifacts
+from nncheck.checks._neighbors_cache import geometry, pct, plural, source_rows, space
+from nncheck.checks.context import Context
+from nncheck.checks.registry import check
+from nncheck.data.dataset import Split
+from nncheck.data.neighbors import knn
+from nncheck.results import CheckOutcome, result
+
+REFERENCE = 1000  # distinct training rows the neighbour distances are measured against
+TOP = 10  # top-ranked samples listed per split, whatever the status
+CHUNK = 4096  # images per chunk of the image statistics
+
+
+@check(
+    "data.outliers",
+    stage="data",
+    defaults={
+        "k": 5,
+        "knn_ratio": 50.0,
+        "feature_z": 100.0,
+        "noise_corr": 0.2,
+        "spike_strength": 0.75,
+        "spike_fraction": 0.001,
+        "fail_fraction": 0.05,
+    },
+    catches="D7",
+)
+def data_outliers(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
+    """Samples far from all others (kNN distance, robust scores) and corrupted images.
+
+    Why: a broken decoder gives all-zero or all-noise images, a bad sensor gives spikes,
+    a unit mix-up gives a row 1000x too large; each such sample is a confident, wrong
+    training signal, and a few of them can dominate a loss. Every sample gets the distance
+    to its `k`-th (5) nearest neighbour among up to 1000 distinct training rows (in a
+    32-axis PCA sketch plus the residual length; tables are centred on the median and
+    scaled by the IQR per feature) divided by the median of that distance over train.
+    Healthy data stays below 25x (digits as a table 24, breast cancer 7.6, MNIST 1.9); a
+    unit error x1000 gives > 1000x, a value 50x the column maximum > 130x. Warns when a
+    sample is over `knn_ratio` (50) times the median, or a feature is over `feature_z` (100) robust
+    SDs (median/MAD) from its median (healthy tables stay below 40). For images it also
+    counts all-zero and constant images, pure noise (mean correlation of neighbouring
+    pixels below `noise_corr`, 0.2; MNIST's lowest is 0.49, digits' 0.28, noise < 0.19)
+    and sensor spikes (a pixel at least `spike_strength`, 0.75 of the range, above all 8
+    neighbours); all-zero/constant/noise images warn from one, spikes when they are over
+    `spike_fraction` (0.1%) of a split (healthy MNIST has 3 in 70,000). Fails when the
+    corrupted samples are over `fail_fraction` (5%) of a split. The top-ranked samples are
+    always listed, for a person to look at.
+    Fix: look at the listed samples; drop or repair corrupted ones (re-decode, fix the
+    unit), and find the step that produced them.
+    """
+    ds = ctx.dataset
+    k = max(1, int(t["k"]))
+    with one_blas_thread():  # many small products: one BLAS thread is faster
+        ratio_train, ratio_test = _knn_ratios(ctx, k)
+    metrics: dict[str, Any] = {"k": k, "reference_rows": min(REFERENCE, len(ds.train))}
+    examples: list[dict[str, Any]] = []
+    thumbs: list[tuple[Split, int, str]] = []
+    problems: list[str] = []
+    notes: list[str] = []
+    warn = fail = False
+    z_by_split = _feature_z(ctx) if not ds.is_image else {}
+    for name, split, ratio in (("train", ds.train, ratio_train), ("test", ds.test, ratio_test)):
+        n = len(split)
+        if n == 0:
+            continue
+        far = np.flatnonzero(ratio >= t["knn_ratio"])
+        metrics[f"{name}_max_knn_ratio"] = _r(float(ratio.max()))
+        metrics[f"{name}_far_samples"] = int(len(far))
+        flagged = set(far.tolist())
+        reasons: dict[int, list[str]] = {
+            int(i): [f"{ratio[i]:.0f}x typical kNN distance"] for i in far
+        }
+        if name in z_by_split:
+            zmax, zarg = z_by_split[name]
+            spiky = np.flatnonzero(zmax >= t["feature_z"])
+            metrics[f"{name}_max_feature_z"] = _r(float(zmax.max()))
+            metrics[f"{name}_feature_spikes"] = int(len(spiky))
+            for i in spiky:
+                reasons.setdefault(int(i), []).append(
+                    f"{_feature_name(ds, int(zarg[i]))} {zmax[i]:.0f} robust SDs from its median"
+                )
+            flagged |= set(spiky.tolist())
+        if far.size or (name in z_by_split and metrics[f"{name}_feature_spikes"]):
+            warn = True
+            problems.append(
+                f"{plural(len(flagged), name + ' sample')} ({pct(len(flagged), n)}) far out"
+            )
+        corrupt = 0
+        if ds.is_image:
+            kinds = _image_problems(split, space(ctx).unit, t)
+            for kind, rows in kinds.items():
+                metrics[f"{name}_{kind.replace('-', '_')}"] = int(len(rows))
+                for i in rows:
+                    reasons.setdefault(int(i), []).append(kind)
+            hard = sum(len(kinds[kd]) for kd in ("all-zero", "constant", "noise"))
+            spikes = len(kinds["spike"])
+            corrupt = hard + spikes
+            if hard:
+                warn = True
+                parts = [f"{len(kinds[kd])} {kd}" for kd in ("all-zero", "constant", "noise")]
+                problems.append(
+                    f"{plural(hard, f'corrupted {name} image')} ({pct(hard, n)}): "
+                    + ", ".join(p for p in parts if not p.startswith("0 "))
+                )
+            if spikes:
+                text = f"{plural(spikes, name + ' image')} ({pct(spikes, n)}) with sensor spikes"
+                if spikes / n >= t["spike_fraction"]:
+                    warn = True
+                    problems.append(text)
+                else:
+                    notes.append(text + " (below the warning level)")
+            metrics[f"{name}_corrupted"] = int(corrupt)
+            if corrupt / n >= t["fail_fraction"]:
+                fail = True
+        else:
+            corrupt = len(flagged)
+            if corrupt / n >= t["fail_fraction"] and corrupt:
+                fail = True
+        # ranked list: flagged samples first (by kNN ratio), then the top of the ranking
+        order = np.argsort(-ratio, kind="stable")
+        listed = [int(i) for i in order if int(i) in reasons] + [
+            int(i) for i in order[:TOP] if int(i) not in reasons
+        ]
+        for i in listed[: TOP + min(len(reasons), 2 * TOP)]:
+            why = reasons.get(i, [])
+            examples.append(
+                {
+                    "split": name,
+                    "row": source_rows(split, [i])[0],
+                    "knn_ratio": _r(float(ratio[i])),
+                    "problems": why,
+                }
+            )
+            label = ", ".join(why) if why else f"{ratio[i]:.1f}x"
+            thumbs.append((split, i, f"{name} {source_rows(split, [i])[0]}: {label}"))
+    status = "fail" if fail else "warn" if warn else "pass"
+    if problems:
+        message = "; ".join(problems + notes)
+    else:
+        top = max(metrics.get("train_max_knn_ratio") or 0, metrics.get("test_max_knn_ratio") or 0)
+        message = (
+            f"no corrupted or far-out samples; the farthest is {top:.1f}x the median distance "
+            f"to its {_nth(k)} nearest neighbour (warning at {t['knn_ratio']:g}x)"
+        )
+        if notes:
+            message += "; " + "; ".join(notes)
+    hint = (
+        ""
+        if status == "pass"
+        else "Look at the listed samples: drop or repair corrupted ones (re-decode the file, "
+        "fix the unit of the flagged feature) and find the step that produced them."
+    )
+    artifacts: dict[str, Any] = {}
+    if ds.is_image and thumbs:
+        items: list[dict[str, Any]] = []
+        for split, i, cap in thumbs[:24]:
+            items += _artifacts.thumbnails(split, [i], [cap], title="")["items"]
+        artifacts["images"] = {"title": "top-ranked outliers", "items": items}
+    return result(
+        status, message, hint=hint, metrics=metrics, examples=examples, artifacts=artifacts
+    )
+
+
+def _knn_ratios(ctx: Context, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the k-th nearest distinct reference row, over its median on train."""
+    geo = geometry(ctx)
+    reps = geo.train_reps
+    n = len(geo.train_proj)
+    if len(reps) < 2:
+        return np.zeros(n), np.zeros(len(geo.test_proj))
+    rng = np.random.default_rng(ctx.seed + 11)
+    ref = reps if len(reps) <= REFERENCE else np.sort(rng.choice(reps, REFERENCE, replace=False))
+    k = min(k, len(ref) - 1)
+    self_index = np.full(n, -1, np.int64)
+    self_index[ref] = np.arange(len(ref))
+    refs = geo.train_proj[ref]
+    d_train, _ = knn(geo.train_proj, refs, k, self_index=self_index)
+    d_test, _ = knn(geo.test_proj, refs, k)
+    dk_train, dk_test = d_train[:, -1], d_test[:, -1]
+    med = float(np.median(dk_train[np.isfinite(dk_train)])) if n else 0.0
+    if not med > 0:
+        positive = dk_train[dk_train > 0]
+        med = float(np.median(positive)) if positive.size else 1.0
+    return dk_train / med, dk_test / med
+
+
+def _feature_z(ctx: Context) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per row: the largest |x - median| / robust SD over features, and which feature."""
+    ds = ctx.dataset
+    train = ds.train.x_raw.reshape(len(ds.train), -1).astype(np.float64)
+    if len(train) == 0:
+        return {}
+    clean = np.where(np.isfinite(train), train, np.nan)
+    with np.errstate(all="ignore"):
+        med = np.nanmedian(clean, axis=0)
+        mad = 1.4826 * np.nanmedian(np.abs(clean - med), axis=0)
+        std = np.nanstd(clean, axis=0)
+    scale = np.where(mad > 0, mad, np.where(std > 0, std, 1.0))
+    med = np.where(np.isfinite(med), med, 0.0)
+    out = {}
+    for name, split in (("train", ds.train), ("test", ds.test)):
+        x = split.x_raw.reshape(len(split), -1).astype(np.float64)
+        if len(x) == 0:
+            continue
+        z = np.abs(x - med) / scale
+        z = np.where(np.isfinite(z), z, 0.0)  # NaN/inf cells are data.integrity's
+        out[name] = (z.max(axis=1), z.argmax(axis=1))
+    return out
+
+
+def _image_problems(split: Split, unit: float, t: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Rows of all-zero, constant, pure-noise and spiked images (computed in chunks)."""
+    raw = split.x_raw
+    n = len(raw)
+    shape = raw.shape[1:]
+    channels_first = len(shape) == 3 and shape[0] in (1, 3, 4) and shape[1] > 4
+    found: dict[str, list[np.ndarray]] = {"all-zero": [], "constant": [], "noise": [], "spike": []}
+    for s in range(0, n, CHUNK):
+        x = np.asarray(raw[s : s + CHUNK])
+        if x.ndim == 4:
+            x = x.mean(axis=1 if channels_first else -1)  # channels -> one grey image
+        if x.ndim != 3:
+            return {k: np.zeros(0, np.int64) for k in found}
+        if x.dtype.kind == "f":
+            x = np.where(np.isfinite(x), x, 0.0).astype(np.float32)
+        elif x.dtype.kind != "u":
+            x = x.astype(np.float32)
+        flat = x.reshape(len(x), -1)
+        lo, hi = flat.min(axis=1), flat.max(axis=1)
+        zero = (lo == 0) & (hi == 0)
+        const = (lo == hi) & ~zero
+        corr = _neighbour_corr(x.astype(np.float32, copy=False))
+        noise = ~zero & ~const & (corr < t["noise_corr"])
+        strong = _spike_strength(x) / unit >= t["spike_strength"]
+        spike = strong & ~noise & ~const & ~zero
+        for key, mask in (
+            ("all-zero", zero),
+            ("constant", const),
+            ("noise", noise),
+            ("spike", spike),
+        ):
+            found[key].append(np.flatnonzero(mask) + s)
+    return {k: (np.concatenate(v) if v else np.zeros(0, np.int64)) for k, v in found.items()}
+
+
+def _neighbour_corr(x: np.ndarray) -> np.ndarray:
+    """Mean of the horizontal and vertical lag-1 pixel correlations of each image.
+
+    From per-image sums (the pairs' sums are the image's minus one edge row or column),
+    so the image is read four times instead of building centred copies.
+    """
+    n, h, w = x.shape
+    flat = x.reshape(n, -1)
+    total = flat.sum(axis=1, dtype=np.float64)
+    squares = np.einsum("ij,ij->i", flat, flat, dtype=np.float64)
+
+    def corr(ab: np.ndarray, a_out: np.ndarray, b_out: np.ndarray, m: int) -> np.ndarray:
+        # a = image without edge a_out, b = image without edge b_out
+        sa = total - a_out.sum(axis=1, dtype=np.float64)
+        sb = total - b_out.sum(axis=1, dtype=np.float64)
+        qa = squares - np.einsum("ij,ij->i", a_out, a_out, dtype=np.float64)
+        qb = squares - np.einsum("ij,ij->i", b_out, b_out, dtype=np.float64)
+        cov = ab - sa * sb / m
+        va, vb = np.maximum(qa - sa * sa / m, 0.0), np.maximum(qb - sb * sb / m, 0.0)
+        den = np.sqrt(va * vb)
+        ok = den > 1e-12 * (qa + qb + 1.0)
+        return np.where(ok, cov / np.where(ok, den, 1.0), 1.0)
+
+    across = np.einsum("nij,nij->n", x[:, :, :-1], x[:, :, 1:], dtype=np.float64)
+    down = np.einsum("nij,nij->n", x[:, :-1, :], x[:, 1:, :], dtype=np.float64)
+    ch = corr(across, x[:, :, -1], x[:, :, 0], h * (w - 1))
+    cv = corr(down, x[:, -1, :], x[:, 0, :], (h - 1) * w)
+    return 0.5 * (ch + cv)
+
+
+def _spike_strength(x: np.ndarray) -> np.ndarray:
+    """Per image: the most any pixel exceeds the largest of its 8 neighbours.
+
+    The 8-neighbour maximum is built from a 3-wide horizontal maximum of the rows above
+    and below plus the left and right pixels (5 maxima instead of 8); unsigned images stay
+    in their own dtype (a quarter of float32's memory traffic).
+    """
+    n, h, w = x.shape
+    unsigned = x.dtype.kind == "u"
+    if unsigned:
+        padded = np.zeros((n, h + 2, w + 2), x.dtype)
+    else:
+        x = x.astype(np.float32)
+        padded = np.full((n, h + 2, w + 2), -np.inf, np.float32)
+    padded[:, 1:-1, 1:-1] = x
+    across = np.maximum(np.maximum(padded[:, :, :-2], padded[:, :, 1:-1]), padded[:, :, 2:])
+    nb = np.maximum(
+        np.maximum(across[:, :-2, :], across[:, 2:, :]),
+        np.maximum(padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]),
+    )
+    if unsigned:
+        excess = np.where(x > nb, x - nb, 0)
+    else:
+        excess = np.where(np.isfinite(nb), x - nb, 0.0)
+    return excess.reshape(n, -1).max(axis=1).astype(np.float64)
+
+
+def _feature_name(ds: Any, j: int) -> str:
+    names = ds.feature_names
+    return f"feature {names[j]!r}" if names and j < len(names) else f"feature {j}"
+
+
+def _nth(k: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(k, f"{k}th")
+
+
+def _r(v: float) -> float:
+    return float(f"{v:.4g}") if np.isfinite(v) else 0.0

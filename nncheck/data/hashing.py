@@ -1,0 +1,175 @@
+"""Exact row identity in linear time: which rows hold the very same values.
+
+Duplicates, exact leakage and exact label conflicts all ask one question — which rows are
+identical — and answering it by comparing rows pairwise is quadratic. Here each row's bytes
+(as loaded, in one common dtype) are read as 64-bit words and hashed with a seeded
+multiply-and-add over the words (vectorized, no Python loop over rows); rows are grouped by
+hash with one sort, and every group is then verified word by word against its first row, so
+a hash collision can never merge two different rows (colliding rows fall back to an exact
+sort of their bytes). Memory is bounded by ``chunk`` rows at a time.
+
+Float rows are compared by value bits after folding ``-0.0`` into ``0.0`` (``x + 0.0``):
+the two zeros are equal numbers, and a CSV round-trip may produce either. NaNs are equal
+when their bits are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+CHUNK_ROWS = 8192
+_SEED = 0x9E3779B97F4A7C15  # fixed: group ids must not depend on anything but the data
+
+
+def _as_words(x: np.ndarray) -> np.ndarray:
+    """``x`` as a C-contiguous (n, w) uint64 array holding each row's bytes (zero-padded)."""
+    x = np.asarray(x)
+    n = int(x.shape[0])
+    if x.dtype.kind == "f":
+        x = x + x.dtype.type(0.0)  # -0.0 -> 0.0 (a copy: never touches the caller's array)
+    elif x.dtype.kind == "b":
+        x = x.astype(np.uint8)
+    elif x.dtype.kind not in "iu":
+        raise TypeError(f"rows of dtype {x.dtype} cannot be hashed as numbers")
+    flat = np.ascontiguousarray(x.reshape(n, -1))
+    nbytes = flat.shape[1] * flat.dtype.itemsize
+    raw = flat.view(np.uint8).reshape(n, nbytes)
+    pad = (-nbytes) % 8
+    if pad or nbytes == 0:
+        raw = np.concatenate([raw, np.zeros((n, pad or 8), np.uint8)], axis=1)
+    return raw.view(np.uint64)
+
+
+def _common(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cast two arrays to one dtype so equal values have equal bytes (int 3 == float 3.0)."""
+    if a.dtype == b.dtype:
+        return a, b
+    dtype = np.result_type(a.dtype, b.dtype)
+    return a.astype(dtype), b.astype(dtype)
+
+
+def _hash_words(words: np.ndarray, chunk: int = CHUNK_ROWS) -> np.ndarray:
+    """A 64-bit hash per row: sum of word * odd random multiplier (mod 2**64), then mixed."""
+    n, w = words.shape
+    rng = np.random.default_rng(_SEED & 0xFFFFFFFF)
+    mult = rng.integers(0, 2**63, size=w, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    out = np.empty(n, np.uint64)
+    with np.errstate(over="ignore"):
+        for s in range(0, n, chunk):
+            h = (words[s : s + chunk] * mult).sum(axis=1, dtype=np.uint64)
+            h ^= h >> np.uint64(31)
+            h *= np.uint64(0xBF58476D1CE4E5B9)
+            h ^= h >> np.uint64(29)
+            out[s : s + chunk] = h
+    return out
+
+
+def _group_words(parts: list[np.ndarray], chunk: int = CHUNK_ROWS) -> np.ndarray:
+    """Group ids over the rows of ``parts`` stacked (int64, numbered by first occurrence):
+    equal ids <=> equal rows. The parts are never copied into one array."""
+    n = sum(p.shape[0] for p in parts)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    h = np.concatenate([_hash_words(p, chunk) for p in parts])
+    offsets = np.cumsum([0] + [p.shape[0] for p in parts])
+
+    def rows_of(rows: np.ndarray) -> np.ndarray:
+        part = np.searchsorted(offsets, rows, side="right") - 1
+        out = np.empty((len(rows), parts[0].shape[1]), np.uint64)
+        for k, p in enumerate(parts):
+            mine = part == k
+            out[mine] = p[rows[mine] - offsets[k]]
+        return out
+
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    start = np.ones(n, bool)
+    start[1:] = hs[1:] != hs[:-1]
+    first = order[np.flatnonzero(start)][np.cumsum(start) - 1]  # group's first row, sorted
+    rep = np.empty(n, np.int64)
+    rep[order] = first  # each row's candidate representative (first row with its hash)
+    same = np.ones(n, bool)
+    check = np.flatnonzero(rep != np.arange(n))  # rows sharing a hash with an earlier row
+    for s in range(0, len(check), chunk):
+        rows = check[s : s + chunk]
+        same[rows] = (rows_of(rows) == rows_of(rep[rows])).all(axis=1)
+    if not same.all():
+        rep = _resolve_collisions(rows_of, h, rep, same)
+    return _renumber(rep)
+
+
+def _resolve_collisions(
+    rows_of: Callable[[np.ndarray], np.ndarray], h: np.ndarray, rep: np.ndarray, same: np.ndarray
+) -> np.ndarray:
+    """Rows whose hash bucket holds different rows: group them by their exact bytes."""
+    bad_hashes = np.unique(h[~same])
+    rows = np.flatnonzero(np.isin(h, bad_hashes))
+    words = np.ascontiguousarray(rows_of(rows))
+    void = words.view(np.dtype((np.void, words.shape[1] * 8)))
+    _, inverse = np.unique(void.ravel(), return_inverse=True)
+    inverse = inverse.ravel()
+    # representative = smallest row index among the exactly equal rows
+    firsts = np.full(int(inverse.max()) + 1, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(firsts, inverse, rows)
+    rep = rep.copy()
+    rep[rows] = firsts[inverse]
+    return rep
+
+
+def _renumber(rep: np.ndarray) -> np.ndarray:
+    """Map representative row ids to 0..g-1 in order of first occurrence."""
+    uniq, inverse = np.unique(rep, return_inverse=True)  # uniq sorted = first-occurrence order
+    return inverse.astype(np.int64).ravel()
+
+
+def row_groups(x: np.ndarray, chunk: int = CHUNK_ROWS) -> np.ndarray:
+    """Group id per row of ``x`` (n, ...): rows get the same id iff their values are identical.
+
+    Ids are 0..g-1 numbered in order of each group's first row, so they are deterministic.
+    Linear time apart from one sort of n 64-bit hashes; exact (collisions are verified).
+    """
+    return _group_words([_as_words(x)], chunk)
+
+
+def joint_row_groups(arrays: list[np.ndarray], chunk: int = CHUNK_ROWS) -> np.ndarray:
+    """``row_groups`` over the rows of several arrays stacked (without copying them into
+    one): ids for the rows of ``arrays[0]``, then ``arrays[1]``, ... Arrays of different
+    dtypes are compared by value in their common dtype (int 3 equals float 3.0)."""
+    arrays = [np.asarray(a) for a in arrays]
+    if len({a.dtype for a in arrays}) > 1:
+        dtype = np.result_type(*[a.dtype for a in arrays])
+        arrays = [a.astype(dtype) for a in arrays]
+    return _group_words([_as_words(a) for a in arrays], chunk)
+
+
+def duplicate_groups(groups: np.ndarray, min_size: int = 2) -> list[np.ndarray]:
+    """Row indices of every group with at least ``min_size`` rows, in order of first row."""
+    groups = np.asarray(groups)
+    if groups.size == 0:
+        return []
+    counts = np.bincount(groups)
+    big = counts >= min_size
+    rows = np.flatnonzero(big[groups])
+    if rows.size == 0:
+        return []
+    order = rows[np.argsort(groups[rows], kind="stable")]
+    cuts = np.flatnonzero(np.diff(groups[order])) + 1
+    return np.split(order, cuts)
+
+
+def exact_matches(query: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """For each row of ``query``, the first identical row of ``reference``, or -1."""
+    q, r = _common(np.asarray(query), np.asarray(reference))
+    nq, nr = len(q), len(r)
+    if nq == 0:
+        return np.zeros(0, np.int64)
+    if nr == 0:
+        return np.full(nq, -1, np.int64)
+    groups = _group_words([_as_words(r), _as_words(q)])
+    first_ref = np.full(int(groups.max()) + 1, -1, np.int64)
+    ref_groups = groups[:nr]
+    # the first reference row of each group: assign in reverse so the smallest index wins
+    first_ref[ref_groups[::-1]] = np.arange(nr - 1, -1, -1)
+    return first_ref[groups[nr:]]
