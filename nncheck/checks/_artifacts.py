@@ -7,6 +7,12 @@ gets thumbnails and curves in the report without touching any writer.
 - ``artifacts["images"]``: ``{"title": str, "items": [{"image": uint8 (H, W), "caption": str}]}``
   — thumbnails of example samples (image data only).
 - ``artifacts["tables"]``: ``{name: {"columns": [...], "rows": [[...], ...]}}`` — small tables.
+- ``artifacts["histograms"]``: ``{name: {"edges": [...], "counts": [...]}}`` — value
+  distributions (activations, pre-activations, gradients per layer at init).
+- ``artifacts["confusion"]``: ``{"labels": [...], "matrix": [[...]], "rows": "given label",
+  "columns": "predicted"}`` — the test-set confusion matrix.
+- ``artifacts["predictions"]``: ``{"steps", "rows", "targets", "outputs"}`` — raw outputs on a
+  few fixed test samples over training (prediction dynamics).
 """
 
 from __future__ import annotations

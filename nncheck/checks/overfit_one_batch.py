@@ -16,7 +16,13 @@ from nncheck.results import CheckOutcome, result
 @check(
     "overfit.one_batch",
     stage="overfit",
-    defaults={"batch_size": 8, "max_steps": 2000, "max_loss": 0.01, "stall_ratio": 0.95},
+    defaults={
+        "batch_size": 8,
+        "max_steps": 2000,
+        "max_loss": 0.01,
+        "stall_ratio": 0.95,
+        "plateau_ratio": 0.99,
+    },
     requires=("engine", "trainable"),
     catches="M1, M2, M4",
 )
@@ -29,11 +35,14 @@ def overfit_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     Trains on the same batch with the recipe's optimizer and learning rate for at most
     `max_steps`; passes when the loss drops below `max_loss` (for regression: below
     `max_loss` times the batch's target variance) with 100% accuracy. On failure says
-    whether the loss went NaN, diverged, stalled or only crawled.
+    whether the loss went NaN, diverged, stalled (ended above `stall_ratio` times its
+    start), plateaued (over the last quarter of the steps it fell by less than
+    1 - `plateau_ratio`: a floor the model cannot get below, e.g. softmax applied twice, or
+    identical inputs with different labels) or only crawled (still falling, too slowly).
     Fix: follow the hint for the failure mode (usually the learning rate).
     """
     ds = ctx.dataset
-    size = int(t["batch_size"])
+    size = min(max(int(t["batch_size"]), 2), 16)  # SPEC: a small batch of 2-16 samples
     max_steps = int(t["max_steps"])
     x, y = _balanced_batch(ctx, size)
     engine = ctx.make_engine()
@@ -73,7 +82,11 @@ def overfit_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     }
     if classification:
         metrics["train_accuracy"] = accuracy
-    artifacts = {"curves": {"overfit one batch": curve(range(len(losses)), loss=losses)}}
+    artifacts = {
+        "curves": {"overfit one batch": curve(range(len(losses)), loss=losses)},
+        # the exact batch fed to the network, after normalization, for the report
+        "batch": {"x": np.asarray(x, dtype=np.float32), "y": np.asarray(y)},
+    }
     acc_text = f", accuracy {accuracy:.0%}" if classification else ""
     if reached is not None:
         return result(
@@ -83,7 +96,14 @@ def overfit_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             metrics=metrics,
             artifacts=artifacts,
         )
-    mode, message, hint = _diagnose(losses, final, first, target, float(t["stall_ratio"]), ctx)
+    mode, message, hint = _diagnose(losses, final, first, target, t, ctx)
+    conflict = _identical_inputs(x, y, classification)
+    if conflict and mode in ("stalled", "plateaued", "crawled"):
+        message += f"; {conflict}"
+        hint = (
+            "Samples with identical inputs but different targets cannot all be fit: the "
+            "inputs may have been wiped by preprocessing (all zeros), or labels conflict. " + hint
+        )
     metrics["failure_mode"] = mode
     return result("fail", message + acc_text, hint=hint, metrics=metrics, artifacts=artifacts)
 
@@ -114,9 +134,36 @@ def _reached(engine: Any, x: np.ndarray, y: np.ndarray, target: float, classific
     return loss <= target and accuracy == 1.0, accuracy
 
 
+def _identical_inputs(x: np.ndarray, y: np.ndarray, classification: bool) -> str:
+    """A note when samples of the batch share one input but not one target, or ''."""
+    flat = np.ascontiguousarray(x.reshape(len(x), -1))
+    _, groups = np.unique(flat, axis=0, return_inverse=True)
+    groups = groups.ravel()
+    n_groups = int(groups.max()) + 1 if groups.size else 0
+    if n_groups == len(x):
+        return ""
+    targets = y if classification else np.round(y.astype(np.float64), 12)
+    pairs = np.unique(
+        np.stack([groups, np.unique(targets, return_inverse=True)[1].ravel()]), axis=1
+    )
+    if pairs.shape[1] == n_groups:
+        return ""
+    plural = "s" if n_groups != 1 else ""
+    return (
+        f"only {n_groups} distinct input{plural} among the {len(x)} samples, with conflicting "
+        f"targets ({pairs.shape[1]} input-target pairs)"
+    )
+
+
 def _diagnose(
-    losses: list[float], final: float, first: float, target: float, stall: float, ctx: Context
+    losses: list[float],
+    final: float,
+    first: float,
+    target: float,
+    t: dict[str, Any],
+    ctx: Context,
 ) -> tuple[str, str, str]:
+    stall = float(t["stall_ratio"])
     lr = ctx.recipe.train.lr
     n = len(losses)
     if not all(math.isfinite(v) for v in losses) or not math.isfinite(final):
@@ -148,6 +195,18 @@ def _diagnose(
             f"loss did not move: {first:.3g} -> {final:.3g} in {n} steps at lr {lr:g}",
             "Nothing learns: the learning rate may be zero or tiny, parameters frozen or a "
             "layer detached from the graph.",
+        )
+    tail = losses[-max(2, n // 4) :]
+    if n >= 40 and min(tail[-10:]) >= float(t["plateau_ratio"]) * tail[0]:
+        return (
+            "plateaued",
+            f"loss fell {first:.3g} -> {final:.3g} and then plateaued: over the last "
+            f"{len(tail)} of {n} steps it went {tail[0]:.3g} -> {final:.3g}, far above "
+            f"{target:.2g} (lr {lr:g})",
+            "The loss has a floor this model cannot get below: outputs squashed before the "
+            "loss (softmax applied twice, cross-entropy on probabilities, a sigmoid/tanh on "
+            "the output layer), a loss that does not match the task, or a batch that "
+            "cannot be fit (identical inputs, different labels).",
         )
     return (
         "crawled",

@@ -89,6 +89,9 @@ class TrainCurve:
         return self.loss[-1] if self.loss else float("nan")
 
 
+# Called after each step's update with (step, loss). It may call forward/loss on the
+# engine (the shared training measures held-out loss this way); engines keep those free of
+# side effects on parameters, optimizer state, random state and train/eval mode.
 StepCallback = Callable[[int, float], None]
 
 
