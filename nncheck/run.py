@@ -122,7 +122,7 @@ def dataset_summary(ds: Any) -> dict[str, Any]:
 
 def write_report(run: RunResult, directory: Path, docs: dict[str, str]) -> None:
     """All writers into a temporary folder, swapped into place only when all succeeded."""
-    from nncheck.writers import html_report, json_results, junit, summary_md
+    from nncheck.writers import html_report, json_results, junit, summary_md, tensorboard_writer
     from nncheck.writers.report_dir import atomic_directory
 
     try:
@@ -131,5 +131,6 @@ def write_report(run: RunResult, directory: Path, docs: dict[str, str]) -> None:
             junit.write(run, tmp)
             summary_md.write(run, tmp)
             html_report.write(run, tmp, docs)
+            tensorboard_writer.write(run, tmp)  # tmp/tensorboard: one TensorBoard run
     except PermissionError as exc:
         raise UsageError(f"cannot write the report to {directory}: {exc.strerror}") from None

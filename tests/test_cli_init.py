@@ -25,8 +25,9 @@ def test_init_csv_guesses_target_and_task_and_runs(tmp_path: Path) -> None:
 
 def test_init_regression_csv(tmp_path: Path) -> None:
     csv = tmp_path / "houses.csv"
-    rows = ["area,rooms,price"] + [f"{50 + i * 3.7:.1f},{1 + i % 5},{1000 + 17.3 * i:.2f}"
-                                   for i in range(120)]
+    rows = ["area,rooms,price"] + [
+        f"{50 + i * 3.7:.1f},{1 + i % 5},{1000 + 17.3 * i:.2f}" for i in range(120)
+    ]
     csv.write_text("\n".join(rows) + "\n")
     out = tmp_path / "sub" / "houses.yaml"
     assert run_cli("init", str(csv), "-o", str(out)).returncode == 0

@@ -18,8 +18,12 @@ def _run(**kw) -> RunResult:
         CheckResult("overfit.one_batch", "overfit", "fail", "a | b <b>bold</b>", hint="lower lr"),
     ]
     return RunResult(
-        recipe={"name": "demo"}, started="2026-01-01T00:00:00+00:00", duration_s=1.0,
-        checks=checks, nncheck_version="0", **kw,
+        recipe={"name": "demo"},
+        started="2026-01-01T00:00:00+00:00",
+        duration_s=1.0,
+        checks=checks,
+        nncheck_version="0",
+        **kw,
     )
 
 
@@ -62,7 +66,10 @@ def test_summary_md_escapes_pipes_and_html() -> None:
 
 def test_exit_code_follows_fail_on() -> None:
     warn_only = RunResult(
-        recipe={}, started="", duration_s=0.0, nncheck_version="0",
+        recipe={},
+        started="",
+        duration_s=0.0,
+        nncheck_version="0",
         checks=[CheckResult("data.x", "data", "warn", "hmm")],
     )
     assert warn_only.exit_code == 0
