@@ -146,6 +146,19 @@ def main(argv: list[str] | None = None) -> int:
         med_t = statistics.median(t_torch) * 1e3
         print(f"torch   : {med_t:8.3f} ms")
         print(f"ratio   : {med_np / med_t:8.3f}  (numpy/torch, target <= 1.0)")
+        # The torch engine behind nncheck's interface vs plain torch on the same model.
+        import engine_step_torch
+
+        print()
+        engine_step_torch.main(
+            [
+                f"--repeats={args.repeats}",
+                f"--warmup={args.warmup}",
+                f"--round={args.round}",
+                f"--batch={args.batch}",
+                f"--hidden={args.hidden}",
+            ]
+        )
     return 0
 
 

@@ -57,6 +57,11 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
         term.note(note)
     config = engine_config(recipe, dataset)
     factory = engine_factory(recipe)
+    if recipe.model.engine == "torch":
+        # Build the user's model once before any check: a factory that raises, or a model
+        # whose output does not fit the data (M8), is exit 2 with its cause instead of an
+        # error in every model check.
+        factory(config, recipe.seed)
 
     ctx = Context(
         recipe=recipe,

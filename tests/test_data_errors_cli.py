@@ -77,8 +77,11 @@ def test_truncated_gzip(tmp_path: Path) -> None:
     bad.write_bytes(whole[: len(whole) // 2])
     recipe = write_recipe(
         tmp_path,
-        {"data": {"train": {"images": str(MNIST / "t10k-images-idx3-ubyte.gz"),
-                            "labels": bad.name}}},
+        {
+            "data": {
+                "train": {"images": str(MNIST / "t10k-images-idx3-ubyte.gz"), "labels": bad.name}
+            }
+        },
     )
     _assert_exit2(run_cli("run", str(recipe)), bad.name)
 
@@ -111,9 +114,9 @@ def test_npz_that_needs_pickle(tmp_path: Path) -> None:
     _assert_exit2(proc, "objects.npz", "pickle")
 
 
-def test_torch_engine_without_torch_support_is_a_clear_exit_2(tmp_path: Path) -> None:
+def test_torch_factory_module_not_found_is_a_clear_exit_2(tmp_path: Path) -> None:
     recipe = write_recipe(
         tmp_path,
         {"data": {"train": str(WINE)}, "model": {"engine": "torch", "factory": "m:build"}},
     )
-    _assert_exit2(run_cli("run", str(recipe)), "model.engine", "torch")
+    _assert_exit2(run_cli("run", str(recipe)), "model.factory", "cannot find module 'm'")

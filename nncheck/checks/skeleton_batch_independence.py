@@ -101,12 +101,22 @@ def batch_independence(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             metrics=metrics,
             examples=examples,
         )
+    mixing = list(getattr(engine, "batch_mixing_modules", []) or [])
     if max_ratio <= float(t["max_leak"]):
+        note = ""
+        if getattr(engine, "mixes_batch_in_train", False):
+            # Judged in eval mode: BatchNorm uses running statistics there. In training mode
+            # it normalizes with batch statistics, which mixes samples by design.
+            metrics["batch_mixing_modules"] = mixing
+            note = (
+                f" (judged in eval mode; {', '.join(mixing[:3]) or 'BatchNorm'} mixes samples "
+                "through batch statistics in training mode, by design)"
+            )
         return result(
             "pass",
             f"samples are independent: the loss of {len(picks)} samples sends "
             f"{max_ratio:.2g}x of its input gradient to the other {n - 1} samples "
-            f"(batch of {n})",
+            f"(batch of {n}){note}",
             metrics=metrics,
             examples=examples,
         )

@@ -37,7 +37,12 @@ def engine_config(recipe: Recipe, dataset: Dataset) -> EngineConfig:
         batch_size=train.batch_size,
         steps=train.steps,
         prior=output_prior(dataset),
-        extra={"factory": model.factory, "kwargs": dict(model.kwargs), "device": model.device},
+        extra={
+            "factory": model.factory,
+            "kwargs": dict(model.kwargs),
+            "device": model.device,
+            "recipe_dir": recipe.base_dir,
+        },
     )
 
 
@@ -66,7 +71,9 @@ def engine_factory(recipe: Recipe) -> EngineFactory:
         raise UsageError(
             "model.engine: torch needs PyTorch: install nncheck[torch] (pip install -e '.[torch]')"
         ) from None
-    raise UsageError(
-        "model.engine: torch is not available in this version of nncheck yet; "
-        "use model.engine: numpy"
-    )
+    from nncheck.engines.torch_engine import TorchEngine, resolve_factory
+
+    # Import the user's module now: a missing module or an import error in it is exit 2
+    # before any check runs (each engine resolves it again, from the import cache).
+    resolve_factory(recipe.model.factory, recipe.base_dir)
+    return TorchEngine

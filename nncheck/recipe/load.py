@@ -65,6 +65,7 @@ def parse_recipe(
         raise RecipeError(f"{label}: {format_validation_error(exc, raw)}") from None
     recipe.name = recipe.name or default_name
     _resolve_paths(recipe, base_dir)
+    recipe._base_dir = str(base_dir)
     return recipe
 
 

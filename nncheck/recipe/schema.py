@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -95,3 +95,11 @@ class Recipe(_Strict):
     # in load.py because the valid names live beside each check.
     checks: dict[str, Any] = Field(default_factory=dict)
     report: ReportSection = Field(default_factory=ReportSection)
+
+    # The recipe file's folder (set by load.py): what resolves against it at run time,
+    # such as the torch engine's factory module.
+    _base_dir: Union[str, None] = PrivateAttr(default=None)
+
+    @property
+    def base_dir(self) -> Union[str, None]:
+        return self._base_dir
