@@ -11,11 +11,15 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nncheck import __version__
 from nncheck.errors import UsageError
 from nncheck.results import RunResult
+
+if TYPE_CHECKING:
+    from nncheck.checks.context import Context, StepProgress
+    from nncheck.recipe.schema import Recipe
 
 
 @dataclass
@@ -29,11 +33,8 @@ class RunOptions:
 
 def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     """Run every selected check of a recipe and write the report; returns (result, dir)."""
-    from nncheck.checks.context import Context
     from nncheck.checks.registry import load_all, select
     from nncheck.checks.runner import run_checks
-    from nncheck.data.build import load_dataset
-    from nncheck.engines import engine_config, engine_factory
     from nncheck.recipe.checks_section import check_name, parse_checks_section
     from nncheck.recipe.load import read_recipe
     from nncheck.writers.terminal import Terminal
@@ -52,24 +53,10 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     if report_dir.exists() and not report_dir.is_dir():
         raise UsageError(f"report directory is a file: {report_dir}")
 
-    dataset = load_dataset(recipe.data, recipe.seed)
-    for note in dataset.notes:
+    ctx = build_context(recipe, progress=term.steps)
+    for note in ctx.dataset.notes:
         term.note(note)
-    config = engine_config(recipe, dataset)
-    factory = engine_factory(recipe)
-    if recipe.model.engine == "torch":
-        # Build the user's model once before any check: a factory that raises, or a model
-        # whose output does not fit the data (M8), is exit 2 with its cause instead of an
-        # error in every model check.
-        factory(config, recipe.seed)
-
-    ctx = Context(
-        recipe=recipe,
-        dataset=dataset,
-        engine_config=config,
-        engine_factory=factory,
-        progress=term.steps,
-    )
+    dataset, config = ctx.dataset, ctx.engine_config
     chosen, skipped = select(specs, options.only or recipe_only, options.skip + recipe_skip)
     with term.running():
         checks = run_checks(
@@ -96,6 +83,33 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     run.duration_s = time.perf_counter() - start
     term.table(run, str(report_dir))
     return run, report_dir
+
+
+def build_context(recipe: Recipe, progress: StepProgress | None = None) -> Context:
+    """Load the recipe's data and prepare its engine: what every check reads.
+
+    One place for the recipe -> dataset -> engine step, shared by `nncheck run`, the
+    benchmarks and the tests, so they all audit exactly what a user's run audits.
+    """
+    from nncheck.checks.context import Context
+    from nncheck.data.build import load_dataset
+    from nncheck.engines import engine_config, engine_factory
+
+    dataset = load_dataset(recipe.data, recipe.seed)
+    config = engine_config(recipe, dataset)
+    factory = engine_factory(recipe)
+    if recipe.model.engine == "torch":
+        # Build the user's model once before any check: a factory that raises, or a model
+        # whose output does not fit the data (M8), is exit 2 with its cause instead of an
+        # error in every model check.
+        factory(config, recipe.seed)
+    return Context(
+        recipe=recipe,
+        dataset=dataset,
+        engine_config=config,
+        engine_factory=factory,
+        progress=progress,
+    )
 
 
 def resolved_recipe(recipe: Any, loss: str, task: str, report_dir: str) -> dict[str, Any]:

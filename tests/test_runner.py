@@ -12,18 +12,15 @@ from nncheck.checks import registry
 from nncheck.checks.context import Context
 from nncheck.checks.registry import CheckSpec, all_checks, load_all, select
 from nncheck.checks.runner import run_checks
-from nncheck.data.build import load_dataset
-from nncheck.engines import engine_config, engine_factory
 from nncheck.recipe.load import parse_recipe
 from nncheck.results import CheckOutcome, result
+from nncheck.run import build_context
 from tests.conftest import ROOT, WINE
 
 
 @pytest.fixture(scope="module")
 def wine_ctx() -> Context:
-    recipe = parse_recipe({"data": {"train": str(WINE)}}, base_dir=ROOT)
-    ds = load_dataset(recipe.data, recipe.seed)
-    return Context(recipe, ds, engine_config(recipe, ds), engine_factory(recipe))
+    return build_context(parse_recipe({"data": {"train": str(WINE)}}, base_dir=ROOT))
 
 
 def _spec(check_id: str, func, requires: tuple[str, ...] = ()) -> CheckSpec:

@@ -9,12 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nncheck.checks.context import Context
 from nncheck.checks.registry import load_all
 from nncheck.checks.runner import run_one
-from nncheck.data.build import load_dataset
-from nncheck.engines import engine_config, engine_factory
 from nncheck.recipe.load import parse_recipe
+from nncheck.run import build_context
 from tests.conftest import ROOT, check_by_id, read_results, run_cli, write_recipe
 
 CHECK = "data.class_balance"
@@ -46,9 +44,7 @@ def _run(
 
 
 def _in_process(recipe_dict: dict) -> object:
-    recipe = parse_recipe(recipe_dict, base_dir=ROOT)
-    ds = load_dataset(recipe.data, recipe.seed)
-    ctx = Context(recipe, ds, engine_config(recipe, ds), engine_factory(recipe))
+    ctx = build_context(parse_recipe(recipe_dict, base_dir=ROOT))
     spec = load_all()[CHECK]
     return run_one(spec, ctx, dict(spec.defaults))
 
