@@ -18,3 +18,20 @@ def one_blas_thread() -> contextlib.AbstractContextManager[object]:
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="blas")
+
+
+def blas_thread_limit(setting: str) -> contextlib.AbstractContextManager[object]:
+    """A context limiting BLAS to ``setting`` threads ("0" or "" keeps the default)."""
+    from nncheck.errors import UsageError
+
+    try:
+        n = int(setting or 0)
+    except ValueError:
+        raise UsageError(
+            f"NNCHECK_BLAS_THREADS must be a whole number (0 = library default), got {setting!r}"
+        ) from None
+    if n <= 0:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=n, user_api="blas")

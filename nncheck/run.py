@@ -7,7 +7,9 @@ never destroys a previous report.
 
 from __future__ import annotations
 
+import os
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -58,7 +60,7 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
         term.note(note)
     dataset, config = ctx.dataset, ctx.engine_config
     chosen, skipped = select(specs, options.only or recipe_only, options.skip + recipe_skip)
-    with term.running():
+    with term.running(), blas_threads():
         checks = run_checks(
             ctx,
             chosen,
@@ -83,6 +85,19 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     run.duration_s = time.perf_counter() - start
     term.table(run, str(report_dir))
     return run, report_dir
+
+
+def blas_threads() -> AbstractContextManager[object]:
+    """One BLAS thread for the checks unless NNCHECK_BLAS_THREADS says otherwise.
+
+    The checks' products are small (a 784x512 layer on batches of 8-128): a second OpenBLAS
+    thread gains ~5% on an idle 2-core machine, but when other work holds a core every
+    product waits for a descheduled thread — the MNIST audit took 23-44 s instead of 7.7 s
+    on a busy CI-sized machine. `NNCHECK_BLAS_THREADS=0` keeps the library's default.
+    """
+    from nncheck.blas import blas_thread_limit
+
+    return blas_thread_limit(os.environ.get("NNCHECK_BLAS_THREADS", "1"))
 
 
 def build_context(recipe: Recipe, progress: StepProgress | None = None) -> Context:
