@@ -67,6 +67,18 @@ def gradient_check(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             hint="The engine's parameters() returned nothing: expose the model's parameters.",
         )
     base = float(engine.loss(x, y))
+    again = float(engine.loss(x, y))
+    if again != base:
+        # Finite differences assume the loss is a function of the parameters; a random
+        # forward pass breaks that, and every coordinate would "disagree" with backprop.
+        return result(
+            "fail",
+            f"the loss is random: the same parameters and batch give {base:.10g} and then "
+            f"{again:.10g}, so backprop cannot be compared with finite differences",
+            hint="The forward pass draws random numbers outside the seeded generator (noise, "
+            "unseeded dropout) or keeps state between calls; see skeleton.determinism.",
+            metrics={"loss_first": base, "loss_second": again, "batch_size": int(len(y))},
+        )
 
     def differences(name: str, flat: int, h: float) -> tuple[float, float, float]:
         """Central, forward and backward differences of the loss along one coordinate."""

@@ -542,6 +542,6 @@ class NumpyMLP:
     def astype(self, dtype: Any) -> NumpyMLP:
         """An independent copy computing entirely in ``dtype`` (float64 for finite
         differences); parameters and optimizer state are cast, nothing is shared."""
-        other = NumpyMLP(self.config, self.seed, dtype=dtype)
+        other = type(self)(self.config, self.seed, dtype=dtype)  # subclasses stay themselves
         other.restore(copy.deepcopy(self.state()))
         return other

@@ -61,3 +61,48 @@ def test_non_deterministic_op_warning_turns_determinism_into_warn() -> None:
     assert res.status == "warn"
     assert "non-deterministic" in res.message and "index_add" in res.message
     assert res.metrics["curves_identical"] is True
+
+
+class _RandomLoss(NumpyMLP):
+    """A forward pass with unseeded noise in its loss (M5 seen by the gradient check)."""
+
+    def loss(self, x, y):  # noqa: ANN001, ANN201
+        import random
+
+        return super().loss(x, y) + random.random() * 1e-3
+
+
+class _SpikyTraining(NumpyMLP):
+    """Training whose batch loss blows up 1e5x mid-run before it comes back down."""
+
+    def train(self, x, y, **kw):  # noqa: ANN001, ANN003, ANN201
+        curve = super().train(x, y, **kw)
+        n = len(curve.loss)
+        for i in range(n // 3, n // 3 + max(1, n // 5)):
+            curve.loss[i] *= 1.0e5
+        return curve
+
+
+def _wine_ctx(factory) -> Context:  # noqa: ANN001
+    recipe = parse_recipe({"data": {"train": str(WINE)}}, base_dir=ROOT)
+    ds = load_dataset(recipe.data, recipe.seed)
+    return Context(recipe, ds, engine_config(recipe, ds), factory)
+
+
+def test_gradient_check_says_the_loss_is_random_instead_of_blaming_backprop() -> None:
+    spec = load_all()["skeleton.gradient_check"]
+    res = run_one(spec, _wine_ctx(_RandomLoss), dict(spec.defaults))
+    assert res.status == "fail"
+    assert "the loss is random" in res.message and "determinism" in res.hint
+
+
+def test_loss_that_blows_up_and_recovers_fails_loss_decreases() -> None:
+    spec = load_all()["overfit.loss_decreases"]
+    res = run_one(spec, _wine_ctx(_SpikyTraining), dict(spec.defaults))
+    assert res.status == "fail", res.message
+    assert (
+        "blew up" in res.message
+        and res.metrics["peak_smoothed_loss"] > 100 * res.metrics["initial_loss"]
+    )
+    healthy = run_one(spec, _wine_ctx(NumpyMLP), dict(spec.defaults))
+    assert healthy.status == "pass", healthy.message
