@@ -6,6 +6,7 @@ test) in <= 7 s wall on 2 cores, memory bounded by chunk sizes (no n x n array),
 
     python benchmarks/data_stage.py [RECIPE] [--repeats 3] [--threads N] [--plant 500]
                                     [--sklearn-queries 10000] [--no-sklearn]
+                                    [--json FILE]
 
 1. The data stage, exactly as ``nncheck run`` runs it (same registry, runner and shared
    memo), on a fresh context per repeat: each check's median wall time, the median total,
@@ -25,6 +26,7 @@ test) in <= 7 s wall on 2 cores, memory bounded by chunk sizes (no n x n array),
    against the exact search (the planted pairs that scikit-learn's exact search puts
    within the same radius).
 
+``--json FILE`` also writes the figures as JSON (``benchmarks/run_all.py`` reads them).
 ``--threads`` sets OpenBLAS/OMP threads before NumPy loads. On a machine shared with other
 jobs, wall times can be several times the CPU time; both are printed.
 """
@@ -32,6 +34,7 @@ jobs, wall times can be several times the CPU time; both are printed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -55,6 +58,7 @@ def main() -> int:
     parser.add_argument("--plant", type=int, default=500)
     parser.add_argument("--sklearn-queries", type=int, default=10000)
     parser.add_argument("--no-sklearn", action="store_true")
+    parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
     if args.threads:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -126,6 +130,29 @@ def main() -> int:
     )
     verdict = "within" if total <= BUDGET_S else "OVER"
     print(f"{verdict} the {BUDGET_S:.0f} s budget (median wall)")
+    fig: dict[str, Any] = {
+        "n_train": n_tr,
+        "n_test": n_te,
+        "repeats": args.repeats,
+        "load_s": load_s,
+        "checks": {
+            c: {"status": statuses[c], "median_s": statistics.median(t), "min_s": min(t)}
+            for c, t in per_check.items()
+        },
+        "total_s": total,
+        "total_min_s": min(totals),
+        "cpu_s": statistics.median(cpus),
+        "peak_alloc_mib": peak / 2**20,
+        "peak_rss_mib": rss,
+        "data_mib": data_mib,
+        "nxn_gib": nn_gib,
+    }
+
+    def dump() -> None:
+        if args.json:
+            Path(args.json).write_text(json.dumps(fig, indent=2))
+
+    dump()
 
     # ---- 2. scikit-learn's exact search on the same arrays
     xtr = dataset.train.x_raw.reshape(n_tr, -1).astype(np.float32) / 255.0
@@ -133,7 +160,8 @@ def main() -> int:
     if not dataset.is_image or dataset.train.x_raw.dtype != np.uint8:
         print("(not uint8 images: the benchmark's planted copies assume MNIST-like data)")
         return 0 if total <= BUDGET_S else 1
-    exact = _sklearn(xtr, xte, args) if not args.no_sklearn else None
+    exact = _sklearn(xtr, xte, args, fig) if not args.no_sklearn else None
+    dump()
 
     # ---- 3. recall on planted copies
     planted, info = _plant(dataset, args.plant, recipe.seed, np)
@@ -143,11 +171,13 @@ def main() -> int:
     for cid in ("data.duplicates", "data.leakage", "data.near_duplicates", "data.label_conflicts"):
         if cid in by_id:
             print(f"  {cid:22s} {by_id[cid].status:5s} {by_id[cid].message[:150]}")
-    _recall(ctx, info, by_id, np, exact, xte)
+    fig["planted_stage_s"] = wall
+    fig.update(_recall(ctx, info, by_id, np, exact, xte))
+    dump()
     return 0 if total <= BUDGET_S else 1
 
 
-def _sklearn(xtr: Any, xte: Any, args: Any) -> Any:
+def _sklearn(xtr: Any, xte: Any, args: Any, fig: dict[str, Any]) -> Any:
     try:
         from sklearn.neighbors import NearestNeighbors
     except ImportError:
@@ -170,6 +200,7 @@ def _sklearn(xtr: Any, xte: Any, args: Any) -> Any:
         f"{t_cross:.2f} s, train->train {t_within:.2f} s{note}; together "
         f"{t_cross + t_within:.2f} s for the neighbour search alone"
     )
+    fig["sklearn"] = {"cross_s": t_cross, "within_s": t_within, "queries": q}
     return nn
 
 
@@ -226,11 +257,11 @@ def _plant(ds: Any, n: int, seed: int, np: Any) -> tuple[Any, dict[str, Any]]:
 
 def _recall(
     ctx: Any, info: dict[str, Any], by_id: dict[str, Any], np: Any, exact: Any, xte: Any
-) -> None:
+) -> dict[str, Any]:
     """Recall from the stage's full answer (the shared memo), not its <= 20 examples."""
     leak = by_id.get("data.leakage")
     if leak is None or leak.status == "error":
-        return
+        return {}
     from nncheck.checks import _neighbors_cache as nc
 
     ds = ctx.dataset
@@ -259,6 +290,13 @@ def _recall(
     print(f"  {'all':8s} {hit_leak.mean():>13.1%} {hit_dup.mean():>14.1%}   (target >= 99%)")
     false_leaks = len(flagged_test - set(src.tolist()))
     print(f"  test samples flagged without a planted copy: {false_leaks}")
+    fig: dict[str, Any] = {
+        "planted": 2 * len(kinds),
+        "recall_leak": float(hit_leak.mean()),
+        "recall_dup": float(hit_dup.mean()),
+        "found": int(hit_leak.sum() + hit_dup.sum()),
+        "false_leaks": false_leaks,
+    }
     if exact is not None:
         scale = nc.geometry(ctx).scale / nc.space(ctx).unit
         radius = ratio * scale
@@ -274,6 +312,7 @@ def _recall(
             f"{radius:.3f} (unshifted kinds only, by construction); data.leakage finds "
             f"{found:.1%} of those"
         )
+    return fig
 
 
 def _rep(groups: Any, row: int) -> int:
