@@ -20,6 +20,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,36 +39,35 @@ def main() -> int:
             os.environ[var] = str(args.threads)
     sys.path.insert(0, str(ROOT))
 
-    from nncheck.checks.context import Context
     from nncheck.checks.registry import load_all
     from nncheck.checks.runner import run_checks
-    from nncheck.data.build import load_dataset
-    from nncheck.engines import engine_config, engine_factory
     from nncheck.recipe.checks_section import parse_checks_section
     from nncheck.recipe.load import read_recipe
+    from nncheck.run import blas_threads, build_context
 
     recipe = read_recipe(args.recipe)
     start = time.perf_counter()
-    dataset = load_dataset(recipe.data, recipe.seed)
+    base = build_context(recipe)  # exactly what `nncheck run` builds
+    dataset = base.dataset
     load_s = time.perf_counter() - start
     all_specs = load_all()
     thresholds, _, _ = parse_checks_section(recipe.checks, all_specs)
     specs = [s for s in all_specs.values() if s.stage in STAGES]
-    cfg, factory = engine_config(recipe, dataset), engine_factory(recipe)
 
     per_check: dict[str, list[float]] = {s.id: [] for s in specs}
     statuses: dict[str, str] = {}
     totals = []
     for _ in range(args.repeats):
-        ctx = Context(recipe, dataset, cfg, factory)
+        ctx = replace(base, results={}, _memo={})  # nothing shared between repeats
         start = time.perf_counter()
-        results = run_checks(ctx, specs, thresholds)
+        with blas_threads():  # the BLAS thread setting `nncheck run` uses
+            results = run_checks(ctx, specs, thresholds)
         totals.append(time.perf_counter() - start)
         for r in results:
             per_check[r.id].append(r.duration_s)
             statuses[r.id] = r.status
 
-    threads = args.threads or os.cpu_count()
+    threads = args.threads or f"checks {os.environ.get('NNCHECK_BLAS_THREADS', '1')}"
     print(f"recipe {args.recipe}: {len(dataset.train)} train + {len(dataset.test)} test")
     print(f"data loading {load_s:.2f} s (not counted); {args.repeats} repeats, threads {threads}")
     print(f"{'check':32s} {'status':6s} {'median s':>9s} {'min s':>7s}")
