@@ -13,6 +13,7 @@ array times a Python float stays float32, so the update never silently upcasts.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 _BLOCK = 65536
 
 
-class Optimizer:
+class Optimizer(ABC):
     """Base class: holds references to the parameter arrays and updates them in place.
 
     ``params`` maps names to the engine's own parameter arrays (not copies); ``step`` takes
@@ -65,11 +66,12 @@ class Optimizer:
             for lo in range(0, p.size, _BLOCK):
                 self._update(*(f[lo : lo + _BLOCK] for f in flats))
 
-    def _prepare(self) -> None:
+    def _prepare(self) -> None:  # noqa: B027 - optional hook: most optimizers need none
         """Per-step scalars (e.g. Adam's bias corrections), computed once before updating."""
 
+    @abstractmethod
     def _update(self, p: np.ndarray, g: np.ndarray, tmp: np.ndarray, *bufs: np.ndarray) -> None:
-        raise NotImplementedError
+        """Update ``p`` in place from gradient ``g`` (``tmp`` is scratch, ``bufs`` state)."""
 
     def state(self) -> dict[str, Any]:
         """A deep copy of the optimizer's state (step count and per-parameter buffers)."""
