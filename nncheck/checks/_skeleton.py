@@ -33,28 +33,6 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def per_sample_loss(cfg: EngineConfig, out: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The configured loss of each sample, recomputed from raw outputs ``(n, k)``.
-
-    Mirrors the protocol's definitions: softmax cross-entropy on logits; MSE averaged over
-    the outputs, against one-hot vectors for classification.
-    """
-    z = np.asarray(out, dtype=np.float64)
-    n = z.shape[0]
-    rows = np.arange(n)
-    if cfg.loss == "cross_entropy":
-        labels = np.asarray(y, dtype=np.int64)
-        m = z.max(axis=1, keepdims=True)
-        with np.errstate(all="ignore"):
-            lse = np.log(np.exp(z - m).sum(axis=1)) + m[:, 0]
-        return lse - z[rows, labels]
-    if cfg.task == "regression":
-        return np.mean((z - np.asarray(y, dtype=np.float64).reshape(n, 1)) ** 2, axis=1)
-    target = np.zeros_like(z)
-    target[rows, np.asarray(y, dtype=np.int64)] = 1.0
-    return np.mean((z - target) ** 2, axis=1)
-
-
 def standard_error(values: np.ndarray, population: int) -> float:
     """Standard error of the mean of ``values`` drawn without replacement from
     ``population`` samples (finite-population correction: 0 when the batch is everything)."""

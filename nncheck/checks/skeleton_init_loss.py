@@ -7,12 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from nncheck.checks._skeleton import (
-    class_prior,
-    entropy,
-    per_sample_loss,
-    standard_error,
-)
+from nncheck.checks._skeleton import class_prior, entropy, standard_error
+from nncheck.checks._stats import per_sample_loss
 from nncheck.checks.context import Context
 from nncheck.checks.registry import check
 from nncheck.engines.base import EngineConfig
@@ -85,8 +81,7 @@ def init_loss(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     loss = float(engine.loss(x, y))
     out = np.asarray(engine.forward(x), dtype=np.float64)
     expected, what = expected_init_loss(cfg, y)
-    with np.errstate(all="ignore"):
-        per_sample = per_sample_loss(cfg, out, y)
+    per_sample = per_sample_loss(out, y, cfg.loss, cfg.task)
     se = standard_error(per_sample, len(ctx.dataset.train))
     ref, ref_name = reference_scale(cfg, expected, float(t["min_ce_scale"]))
     warn_tol = float(t["warn_rel"]) * ref + float(t["z"]) * se
