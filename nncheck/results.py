@@ -7,7 +7,7 @@ curves as lists, small images as arrays — that the writers turn into plots.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Status = Literal["pass", "warn", "fail", "skip", "error"]
@@ -29,9 +29,6 @@ class CheckResult:
     artifacts: dict[str, Any] = field(default_factory=dict)
     duration_s: float = 0.0
     traceback: str | None = None
-
-    def with_duration(self, seconds: float) -> CheckResult:
-        return replace(self, duration_s=seconds)
 
 
 def result(

@@ -144,8 +144,3 @@ def select(
         else:
             chosen.append(spec)
     return chosen, skipped
-
-
-def unknown_names(specs: dict[str, CheckSpec], names: list[str]) -> list[str]:
-    valid = set(specs) | set(STAGES)
-    return [n for n in names if n not in valid]

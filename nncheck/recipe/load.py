@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from nncheck.errors import RecipeError
-from nncheck.recipe.schema import PairSource, Recipe
+from nncheck.recipe.schema import FractionSplit, PairSource, Recipe
 
 # What a union-typed field accepts, in the user's words (pydantic's per-branch messages are
 # accurate but read like a type checker's).
@@ -29,7 +29,11 @@ _UNION_EXPECTATIONS = {
     "model.factory": 'a string "module:function"',
     "report.dir": "a directory path",
 }
-_UNION_TAGS = {"str", "int", "float", "bool", "none", "PairSource", "FractionSplit"}
+_UNION_MODELS: dict[str, type[BaseModel]] = {
+    "PairSource": PairSource,
+    "FractionSplit": FractionSplit,
+}
+_UNION_TAGS = {"str", "int", "float", "bool", "none", *_UNION_MODELS}
 
 
 def read_recipe(path: str | os.PathLike[str]) -> Recipe:
@@ -167,13 +171,7 @@ def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
     model: type[BaseModel] = Recipe
     for part in loc:
         if part in _UNION_TAGS:
-            found = {"PairSource": PairSource}.get(str(part))
-            if found is None:
-                from nncheck.recipe.schema import FractionSplit
-
-                found = FractionSplit if part == "FractionSplit" else None
-            if found is not None:
-                model = found
+            model = _UNION_MODELS.get(str(part), model)  # scalar branches have no keys
             continue
         field = model.model_fields.get(str(part))
         if field is None:
