@@ -63,13 +63,13 @@ def overfit_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         if not math.isfinite(loss):
             break
         if step % 10 == 9 or loss <= target:
-            done, accuracy = _reached(engine, x, y, target, classification)
+            done, accuracy, _ = _reached(engine, x, y, target, classification)
             if done:
                 reached = step + 1
                 break
-    final = float(engine.loss(x, y))
+    _, final_accuracy, final = _reached(engine, x, y, target, classification)
     if math.isfinite(final):
-        _, accuracy = _reached(engine, x, y, target, classification)
+        accuracy = final_accuracy
     first = losses[0]
     metrics: dict[str, Any] = {
         "batch_size": int(len(y)),
@@ -125,13 +125,16 @@ def _balanced_batch(ctx: Context, size: int) -> tuple[np.ndarray, np.ndarray]:
     return ds.train.x[picks], y[picks]
 
 
-def _reached(engine: Any, x: np.ndarray, y: np.ndarray, target: float, classification: bool):
+def _reached(
+    engine: Any, x: np.ndarray, y: np.ndarray, target: float, classification: bool
+) -> tuple[bool, float, float]:
+    """(target reached, batch accuracy, batch loss) with the engine as it is now."""
     out = engine.forward(x)
     loss = float(engine.loss(x, y))
     if not classification:
-        return loss <= target, 1.0
+        return loss <= target, 1.0, loss
     accuracy = float(np.mean(np.argmax(out, axis=1) == y))
-    return loss <= target and accuracy == 1.0, accuracy
+    return loss <= target and accuracy == 1.0, accuracy, loss
 
 
 def _identical_inputs(x: np.ndarray, y: np.ndarray, classification: bool) -> str:
