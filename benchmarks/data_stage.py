@@ -66,27 +66,27 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     import numpy as np
 
-    from nncheck.checks.context import Context
     from nncheck.checks.registry import load_all
     from nncheck.checks.runner import run_checks
-    from nncheck.data.build import load_dataset
-    from nncheck.engines import engine_config, engine_factory
     from nncheck.recipe.checks_section import parse_checks_section
     from nncheck.recipe.load import read_recipe
+    from nncheck.run import blas_threads, build_context
 
     recipe = read_recipe(args.recipe)
     start = time.perf_counter()
-    dataset = load_dataset(recipe.data, recipe.seed)
+    base = build_context(recipe)  # exactly what `nncheck run` builds
+    dataset = base.dataset
     load_s = time.perf_counter() - start
     all_specs = load_all()
     thresholds, _, _ = parse_checks_section(recipe.checks, all_specs)
     specs = [s for s in all_specs.values() if s.stage == "data"]
-    cfg, factory = engine_config(recipe, dataset), engine_factory(recipe)
 
     def run(ds: Any) -> tuple[list[Any], float, float, Any]:
-        ctx = Context(recipe, ds, cfg, factory)
+        # the engine config's prior comes from the unplanted data; data checks do not read it
+        ctx = replace(base, dataset=ds, results={}, _memo={})
         wall, cpu = time.perf_counter(), time.process_time()
-        results = run_checks(ctx, specs, thresholds)
+        with blas_threads():  # the BLAS thread setting `nncheck run` uses
+            results = run_checks(ctx, specs, thresholds)
         return results, time.perf_counter() - wall, time.process_time() - cpu, ctx
 
     n_tr, n_te = len(dataset.train), len(dataset.test)
