@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "datasets"
-WINE = ROOT / "data" / "wine.csv"
+# The real datasets the tests read, bundled in the repository (data/README.md gives origins).
+DATA = ROOT / "data"
+WINE = DATA / "wine.csv"
 
 
 def run_cli(
@@ -60,7 +61,6 @@ def check_by_id(results: dict[str, Any], check_id: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def shared_datasets() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"shared datasets not found at {SHARED}")
-    return SHARED
+def data_dir() -> Path:
+    """The bundled datasets folder (data/)."""
+    return DATA
