@@ -4,8 +4,9 @@ No Selenium, no websocket package: Chromium's ``--remote-debugging-pipe`` speaks
 DevTools protocol as NUL-separated JSON over file descriptors 3 and 4, which the standard
 library can drive. The page must load with zero console errors, zero uncaught exceptions
 and zero requests other than the file itself and its inline ``data:`` images; a
-screenshot of the whole page is kept as a test artifact (``reports/test-artifacts/`` or
-``$NNCHECK_TEST_ARTIFACTS``) for a person to look at.
+screenshot of the whole page is kept as a test artifact (``$NNCHECK_TEST_ARTIFACTS``, by
+default ``nncheck-test-artifacts/`` in the system temp folder, never the checkout) for a
+person to look at.
 
 Skips, saying why, only where no Chromium can be found (Debian's ``chromium`` package is
 what ``.ci/run`` installs; ``$NNCHECK_CHROMIUM`` points at another binary).
@@ -25,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, read_results, run_cli, wine_recipe, write_recipe
+from tests.conftest import read_results, run_cli, wine_recipe, write_recipe
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = (
@@ -56,7 +57,8 @@ def find_chromium() -> str | None:
 
 
 def artifacts_dir() -> Path:
-    path = Path(os.environ.get("NNCHECK_TEST_ARTIFACTS", ROOT / "reports" / "test-artifacts"))
+    default = Path(tempfile.gettempdir()) / "nncheck-test-artifacts"
+    path = Path(os.environ.get("NNCHECK_TEST_ARTIFACTS", default))
     path.mkdir(parents=True, exist_ok=True)
     return path
 
