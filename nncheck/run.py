@@ -39,6 +39,7 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     from nncheck.checks.runner import run_checks
     from nncheck.recipe.checks_section import check_name, parse_checks_section
     from nncheck.recipe.load import read_recipe
+    from nncheck.writers.report_dir import check_report_dir
     from nncheck.writers.terminal import Terminal
 
     start = time.perf_counter()
@@ -50,10 +51,10 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     for flag, names in (("--only", options.only), ("--skip", options.skip)):
         for name in names:
             check_name(name, specs, flag)
-    report_dir = Path(options.report_dir).resolve() if options.report_dir else None
-    report_dir = report_dir or Path(recipe.report.dir or "reports/run")
-    if report_dir.exists() and not report_dir.is_dir():
-        raise UsageError(f"report directory is a file: {report_dir}")
+    report_dir = check_report_dir(
+        options.report_dir or recipe.report.dir or "reports/run",
+        protected=[str(recipe_path), *data_files(recipe)],
+    )
 
     ctx = build_context(recipe, progress=term.steps)
     for note in ctx.dataset.notes:
@@ -154,17 +155,39 @@ def dataset_summary(ds: Any) -> dict[str, Any]:
     }
 
 
+def data_files(recipe: Recipe) -> list[str]:
+    """The files a recipe reads (absolute), which its report directory must not hold."""
+    files: list[str] = []
+    for source in (recipe.data.train, recipe.data.test):
+        if isinstance(source, str):
+            files.append(source)
+        elif hasattr(source, "images"):
+            files.extend([source.images, source.labels])
+    return files
+
+
 def write_report(run: RunResult, directory: Path, docs: dict[str, str]) -> None:
-    """All writers into a temporary folder, swapped into place only when all succeeded."""
+    """All writers into a temporary folder, swapped into place only when all succeeded.
+
+    Signals wait until the swap is done (see nncheck.interrupts): an interrupt then reports
+    truthfully that the report was written, and never stops tensorboardX mid-close.
+    """
+    from nncheck.interrupts import Interrupted, interrupts_deferred
     from nncheck.writers import html_report, json_results, junit, summary_md, tensorboard_writer
     from nncheck.writers.report_dir import atomic_directory
 
+    written = False
     try:
-        with atomic_directory(directory) as tmp:
-            json_results.write(run, tmp)
-            junit.write(run, tmp)
-            summary_md.write(run, tmp)
-            html_report.write(run, tmp, docs)
-            tensorboard_writer.write(run, tmp)  # tmp/tensorboard: one TensorBoard run
-    except PermissionError as exc:
+        with interrupts_deferred():
+            with atomic_directory(directory) as tmp:
+                json_results.write(run, tmp)
+                junit.write(run, tmp)
+                summary_md.write(run, tmp)
+                html_report.write(run, tmp, docs)
+                tensorboard_writer.write(run, tmp)  # tmp/tensorboard: one TensorBoard run
+            written = True
+    except Interrupted as exc:
+        exc.report_dir = str(directory) if written else None
+        raise
+    except OSError as exc:
         raise UsageError(f"cannot write the report to {directory}: {exc.strerror}") from None

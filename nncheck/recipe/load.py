@@ -188,10 +188,14 @@ def _resolve_paths(recipe: Recipe, base: Path) -> None:
     if not hasattr(data.test, "fraction"):
         data.test = _resolve_source(data.test, base, "data.test")  # type: ignore[arg-type]
     report_dir = recipe.report.dir
+    if report_dir and "\0" in report_dir:
+        raise RecipeError(f"report.dir: the path contains a null byte: {report_dir!r}")
+    # The default is beside the recipe (README): the same recipe writes to the same place
+    # from any working directory.
     recipe.report.dir = (
-        str((base / report_dir).resolve())
+        os.path.abspath(base / Path(report_dir).expanduser())
         if report_dir
-        else str((Path.cwd() / "reports" / _safe_dirname(recipe.name or "run")).resolve())
+        else os.path.abspath(base / "reports" / safe_dirname(recipe.name or "run"))
     )
 
 
@@ -205,7 +209,12 @@ def _resolve_source(source: str | PairSource, base: Path, key: str) -> str | Pai
 
 
 def _existing_file(path: str, base: Path, key: str) -> str:
-    full = (base / Path(path).expanduser()).resolve()
+    if "\0" in path:
+        raise RecipeError(f"{key}: the path contains a null byte: {path!r}")
+    try:
+        full = (base / Path(path).expanduser()).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop, a name too long
+        raise RecipeError(f"{key}: cannot use the path {path!r}: {exc}") from None
     if not full.exists():
         raise RecipeError(f"{key}: file not found: {full} (paths are relative to the recipe)")
     if not full.is_file():
@@ -215,6 +224,19 @@ def _existing_file(path: str, base: Path, key: str) -> str:
     return str(full)
 
 
-def _safe_dirname(name: str) -> str:
+# Longer recipe names are cut, with a hash of the whole name so that distinct names keep
+# distinct folders, well inside every file system's 255-byte limit for one name.
+_MAX_DIRNAME = 80
+
+
+def safe_dirname(name: str) -> str:
+    """A folder name for a recipe name: letters, digits, ``-_.``, at most 80 characters."""
+    import hashlib
+
     cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip(".")
-    return cleaned or "run"
+    cleaned = cleaned or "run"
+    if len(cleaned.encode()) <= _MAX_DIRNAME:
+        return cleaned
+    digest = hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    head = cleaned.encode()[: _MAX_DIRNAME - 11].decode(errors="ignore")
+    return f"{head}-{digest}"
