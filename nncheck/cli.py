@@ -21,7 +21,8 @@ examples:
   nncheck checks                                 list every check and its thresholds
   nncheck init data/my_table.csv                 write a starter recipe for a data file
 
-exit codes: 0 no check failed, 1 a check failed, 2 the recipe or data could not be used
+exit codes: 0 no check failed, 1 a check failed, 2 the recipe or data could not be used,
+  130 / 143 interrupted (Ctrl-C / SIGTERM; the message says whether the report was written)
 """
 
 
@@ -68,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from nncheck.interrupts import interrupts_raise
+
+    # From here on SIGTERM is handled like Ctrl-C: cleanup runs and the exit code says so.
+    with interrupts_raise():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -101,13 +110,21 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"nncheck: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("nncheck: interrupted; no report was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        written = getattr(exc, "report_dir", None)
+        said = f"the report was written to {written}" if written else "no report was written"
+        print(f"nncheck: interrupted; {said}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 130))
 
 
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    # The run is over and has said so: a signal during interpreter shutdown (threads of
+    # tensorboardX or torch winding down) must not turn a finished run into a crash.
+    from nncheck.interrupts import ignore_interrupts
+
+    ignore_interrupts()
+    sys.exit(code)
 
 
 if __name__ == "__main__":
