@@ -156,15 +156,24 @@ def dataset_summary(ds: Any) -> dict[str, Any]:
 
 def write_report(run: RunResult, directory: Path, docs: dict[str, str]) -> None:
     """All writers into a temporary folder, swapped into place only when all succeeded."""
-    from nncheck.writers import html_report, json_results, junit, summary_md, tensorboard_writer
+    from nncheck.writers import (
+        figures,
+        html_report,
+        json_results,
+        junit,
+        summary_md,
+        tensorboard_writer,
+    )
     from nncheck.writers.report_dir import atomic_directory
+
+    drawn = figures.for_run(run)  # the charts, drawn once for index.html and TensorBoard
 
     try:
         with atomic_directory(directory) as tmp:
             json_results.write(run, tmp)
             junit.write(run, tmp)
             summary_md.write(run, tmp)
-            html_report.write(run, tmp, docs)
-            tensorboard_writer.write(run, tmp)  # tmp/tensorboard: one TensorBoard run
+            html_report.write(run, tmp, docs, drawn)
+            tensorboard_writer.write(run, tmp, drawn)  # one TensorBoard run: the report
     except PermissionError as exc:
         raise UsageError(f"cannot write the report to {directory}: {exc.strerror}") from None
