@@ -315,12 +315,20 @@ def _regression(
             }
         },
         "scatter": {
-            "title": "test set: predicted vs true target",
-            "x": y[:_SCATTER_POINTS].tolist(),
-            "y": pred[:_SCATTER_POINTS].astype(np.float64).tolist(),
-            "x_label": "true target",
-            "y_label": "predicted",
-            "diagonal": True,
+            "test set: predicted vs true target": {
+                "x": y[:_SCATTER_POINTS].tolist(),
+                "y": pred[:_SCATTER_POINTS].astype(np.float64).tolist(),
+                "x_label": "true target",
+                "y_label": "predicted",
+                "diagonal": True,
+            },
+            "test set: residuals vs predicted": {
+                "x": pred[:_SCATTER_POINTS].astype(np.float64).tolist(),
+                "y": err[:_SCATTER_POINTS].tolist(),
+                "x_label": "predicted",
+                "y_label": "residual (predicted - true)",
+                "zero_line": True,
+            },
         },
     }
     limit = int(t["max_examples"])
