@@ -43,7 +43,7 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
 
     start = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    term = Terminal(quiet=options.quiet)
+    term = Terminal(quiet=options.quiet, fail_on=options.fail_on)
     recipe = read_recipe(recipe_path)
     specs = load_all()
     thresholds, recipe_only, recipe_skip = parse_checks_section(recipe.checks, specs)
@@ -60,14 +60,14 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
         term.note(note)
     dataset, config = ctx.dataset, ctx.engine_config
     chosen, skipped = select(specs, options.only or recipe_only, options.skip + recipe_skip)
-    with term.running(), blas_threads():
+    with term.running(total=len(chosen)), blas_threads():
         checks = run_checks(
             ctx,
             chosen,
             thresholds,
             skipped=skipped,
             all_ids=list(specs),
-            on_start=lambda spec: term.check_started(spec.id),
+            on_start=lambda spec: term.check_started(spec.id, spec.stage),
             on_done=term.check_done,
         )
 
@@ -83,7 +83,7 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     )
     write_report(run, report_dir, {s.id: s.doc for s in specs.values()})
     run.duration_s = time.perf_counter() - start
-    term.table(run, str(report_dir))
+    term.finish(run, str(report_dir))
     return run, report_dir
 
 
