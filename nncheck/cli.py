@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     checks = sub.add_parser("checks", help="list every check, what it catches and its defaults")
     checks.add_argument("--verbose", "-v", action="store_true", help="show each check's docs")
+    checks.add_argument(
+        "--markdown", action="store_true", help="print README's check table (Markdown)"
+    )
 
     init = sub.add_parser("init", help="write a starter recipe for a data file")
     init.add_argument("data_file", help="csv, parquet, npz, npy or MNIST IDX images file")
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "checks":
             from nncheck.list_checks import print_checks
 
-            print_checks(verbose=args.verbose)
+            print_checks(verbose=args.verbose, markdown=args.markdown)
             return 0
         if args.command == "init":
             from nncheck.init_recipe import init_recipe

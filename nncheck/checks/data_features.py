@@ -36,7 +36,6 @@ CHUNK_ELEMENTS = 1 << 21  # values per chunk of rows (8 MB of float32)
         "max_examples": 20,
     },
     requires=("trainable",),
-    catches="D5, D8",
 )
 def features(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Inputs as the network sees them: scale, constant and wiped inputs, train/test shift.

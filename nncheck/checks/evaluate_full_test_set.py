@@ -35,7 +35,6 @@ MAX_PER_CLASS_METRICS = 50  # classes listed in metrics (results.json); the tabl
     stage="evaluate",
     defaults={"z": 2.0, "max_examples": 10},
     requires=("engine", "trainable"),
-    catches="D4",
 )
 def full_test_set(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Metrics on the whole test set with their uncertainty, against the dumb baselines.

@@ -26,7 +26,6 @@ from nncheck.results import CheckOutcome, result
         "fail_spike_ratio": 100.0,
     },
     requires=("engine", "trainable"),
-    catches="M1, M2",
 )
 def loss_decreases(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """A short run on the full training set decreases the loss, with no NaN and no blow-up.
