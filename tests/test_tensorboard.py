@@ -243,6 +243,7 @@ def test_final_metrics_are_scalars_and_the_recipe_is_hparams(wine_run: tuple[dic
         (event,) = acc.Scalars(tag)
         assert event.value == pytest.approx(evaluate["metrics"][key], rel=1e-6)
         assert event.step == recipe["train"]["steps"]  # beside the training curves' end
+    assert not [t for t in metric_tags if t.endswith(("_significant_digits", "train_steps"))]
     for status, n in results["summary"].items():
         assert acc.Scalars(f"final/checks/{status}")[0].value == n
 

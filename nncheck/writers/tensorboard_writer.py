@@ -46,6 +46,8 @@ from nncheck.writers.figures import Picture, Problem, for_run, series_of
 
 _UNSAFE = re.compile(r"[^\w.\-]+")
 FINAL_STAGE = "evaluate"
+# bookkeeping, not results: how many digits to print a metric with, its step count
+NOT_A_RESULT = ("_significant_digits", "train_steps")
 
 
 def tag(*parts: str) -> str:
@@ -178,13 +180,16 @@ def _histograms(writer: Any, check_id: str, histograms: Any) -> None:
 
 
 def final_metrics(run: RunResult) -> dict[str, float]:
-    """``final/<check>/<metric>`` for every finite number the evaluate stage measured,
-    and ``final/checks/<status>``: what the HParams tab compares recipes by."""
+    """``final/<check>/<metric>`` for every finite number the evaluate stage measured
+    (not how many digits to print it with), and ``final/checks/<status>``: what the
+    HParams tab compares recipes by."""
     out: dict[str, float] = {}
     for check in run.checks:
         if check.stage != FINAL_STAGE or check.status in ("skip", "error"):
             continue
         for key, value in (check.metrics or {}).items():
+            if key.endswith(NOT_A_RESULT):
+                continue
             if isinstance(value, (bool, np.bool_)) or not isinstance(
                 value, (int, float, np.integer, np.floating)
             ):
