@@ -12,13 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from nncheck.bug_classes import CATALOGUE
-
-STAGE_NAMES = {
-    "data": "data: become one with the data",
-    "skeleton": "skeleton: seeded end-to-end skeleton and dumb baselines",
-    "overfit": "overfit: can the model learn at all",
-    "evaluate": "evaluate: the whole test set, with uncertainty",
-}
+from nncheck.writers.stage_titles import STAGE_TITLES
 
 
 def print_checks(verbose: bool = False, markdown: bool = False) -> None:
@@ -62,7 +56,7 @@ def lines(specs: Any, verbose: bool, width: int) -> list[Any]:
             if stage:
                 out.append("")
             stage = spec.stage
-            out.append(Text(STAGE_NAMES.get(stage, stage), style="bold underline"))
+            out.append(Text(STAGE_TITLES.get(stage, stage), style="bold underline"))
         out.append(Text.assemble((spec.id, "bold"), ("  " + (spec.catches or "—"), "cyan")))
         paragraphs = (
             [p.replace("\n", " ") for p in spec.doc.split("\n\n")] if verbose else [spec.summary]

@@ -103,7 +103,7 @@ def test_quiet_prints_only_the_failures_and_the_verdict(lr_zero: tuple[Path, Pat
     assert lines[-1].startswith("FAIL wine-mlp: ") and "index.html" in lines[-1]
     assert [c for _, c in CHECK_LINE.findall(proc.stdout)] == [c["id"] for c in failed]
     for line in lines[:-1]:  # nothing but failure lines and their hints
-        assert re.match(r"\s+✗ fail|\s+E error|→ ", line), line
+        assert re.match(r"\s+✗ fail|\s+E error|\s+→ ", line), line
 
 
 def test_quiet_with_fail_on_warn_also_prints_the_warnings(tmp_path: Path) -> None:

@@ -28,16 +28,11 @@ from nncheck.writers.figures import Picture, Problem
 from nncheck.writers.images import data_uri, thumbnail
 from nncheck.writers.jsonable import jsonable
 from nncheck.writers.report_dir import write_text
+from nncheck.writers.stage_titles import STAGE_TITLES
 
 MAX_TABLE_ROWS = 60
 MAX_EXAMPLES = 20
 MAX_THUMBS = 48
-STAGE_TITLES = {
-    "data": "Data — become one with the data",
-    "skeleton": "Skeleton — seeded end-to-end skeleton and dumb baselines",
-    "overfit": "Overfit — can the model learn at all",
-    "evaluate": "Evaluate — the whole test set, with uncertainty",
-}
 
 
 # ---- numbers and values as a person reads them ------------------------------------------

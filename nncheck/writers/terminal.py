@@ -159,15 +159,17 @@ class Terminal:
         from rich.table import Table
         from rich.text import Text
 
-        style = STYLE[res.status]
-        head = Text.assemble((f"  {MARK[res.status]} {res.status:5s} ", style))
-        message = Text(res.message)
-        if res.status in ("warn", "fail", "error") and res.hint:
-            message.append("\n→ " + res.hint, style="dim")
+        head = Text.assemble((f"  {MARK[res.status]} {res.status:5s} ", STYLE[res.status]))
+        hint = res.hint if res.status in ("warn", "fail", "error") else ""
         took = Text(f"{res.duration_s:.2f} s", style="dim")
         if not self.out.is_terminal:  # a log line: nothing aligned, nothing wrapped
-            line = Text.assemble(head, res.id.ljust(ID_WIDTH), " ", message, " (", took, ")")
+            line = Text.assemble(head, res.id.ljust(ID_WIDTH), " ", res.message, " (", took, ")")
+            if hint:
+                line.append("\n    → " + hint, style="dim")
             return line
+        message = Text(res.message)
+        if hint:
+            message.append("\n→ " + hint, style="dim")
         grid = Table.grid(padding=(0, 1))
         grid.add_column(no_wrap=True)
         grid.add_column(no_wrap=True, min_width=ID_WIDTH)
@@ -180,7 +182,7 @@ class Terminal:
 def _stage_header(stage: str) -> Any:
     from rich.text import Text
 
-    from nncheck.writers.html_report import STAGE_TITLES
+    from nncheck.writers.stage_titles import STAGE_TITLES
 
     return Text(STAGE_TITLES.get(stage, stage), style="bold")
 
