@@ -170,7 +170,7 @@ class Terminal:
         message = Text(res.message)
         if hint:
             message.append("\n→ " + hint, style="dim")
-        grid = Table.grid(padding=(0, 1))
+        grid = Table.grid(padding=(0, 1), expand=True)  # times in one right-hand column
         grid.add_column(no_wrap=True)
         grid.add_column(no_wrap=True, min_width=ID_WIDTH)
         grid.add_column(ratio=1, overflow="fold")
