@@ -24,7 +24,6 @@ from nncheck.results import CheckOutcome, result
         "chance_factor": 2.0,
     },
     requires=("labels",),
-    catches="D9",
 )
 def class_balance(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Class counts per split, the imbalance ratio, train/test label shift, zero-bias cost.

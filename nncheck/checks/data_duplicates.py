@@ -17,7 +17,6 @@ MAX_EXAMPLES = 20
     "data.duplicates",
     stage="data",
     defaults={"warn_fraction": 0.005, "fail_fraction": 0.05},
-    catches="D1",
 )
 def data_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Exact duplicate samples inside train and inside test: counts, fractions, row groups.

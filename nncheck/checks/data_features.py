@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from nncheck.checks._artifacts import target_histogram
 from nncheck.checks.context import Context
 from nncheck.checks.registry import check
 from nncheck.data.dataset import Dataset, Split
@@ -35,7 +36,6 @@ CHUNK_ELEMENTS = 1 << 21  # values per chunk of rows (8 MB of float32)
         "max_examples": 20,
     },
     requires=("trainable",),
-    catches="D5, D8",
 )
 def features(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Inputs as the network sees them: scale, constant and wiped inputs, train/test shift.
@@ -250,6 +250,8 @@ def features(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         "shifted_features": int(shifted.sum()),
     }
     artifacts = {"tables": {"features": _table(names, tr, te, raw_tr, smd, constant, flagged)}}
+    if ds.task == "regression":
+        artifacts["histograms"] = target_histogram(ds.train.y, ds.test.y)
 
     kind = "pixels" if ds.is_image else "features"
     summary = f"{d} {kind}, {norm_said}: {scale_said}"

@@ -18,7 +18,6 @@ MAX_EXAMPLES = 10
     "data.integrity",
     stage="data",
     defaults={"max_examples": MAX_EXAMPLES},
-    catches="D6, M8",
 )
 def data_integrity(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Shapes, NaN/inf, empty splits, labels outside the classes, non-numeric targets.

@@ -30,7 +30,6 @@ MAX_EXAMPLES = 20
     stage="data",
     defaults={"near_ratio": NEAR_RATIO, "warn_count": 1, "fail_fraction": 0.01, "fail_count": 6},
     requires=("labels",),
-    catches="D3",
 )
 def data_label_conflicts(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Identical (or near-identical) inputs with different labels, across train and test.

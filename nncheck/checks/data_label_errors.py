@@ -34,7 +34,6 @@ SPLITS = ("train", "test")
         "max_examples": 20,
     },
     requires=("labels", "trainable"),
-    catches="label noise, D4",
 )
 def label_errors(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Likely mislabeled samples, found by confident learning on out-of-fold predictions.

@@ -28,7 +28,6 @@ MAX_EXAMPLES = 20
     "data.leakage",
     stage="data",
     defaults={"near_ratio": NEAR_RATIO, "warn_count": 1, "fail_fraction": 0.01, "fail_count": 3},
-    catches="D2",
 )
 def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Test samples that also occur in train: exact copies and near copies (test -> train).

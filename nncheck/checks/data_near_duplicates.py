@@ -30,7 +30,6 @@ MAX_EXAMPLES = 20
     "data.near_duplicates",
     stage="data",
     defaults={"near_ratio": NEAR_RATIO, "warn_fraction": 0.01, "fail_fraction": 0.1},
-    catches="D1, D2",
 )
 def data_near_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Near-duplicate pairs inside train and inside test, closest first, with examples.

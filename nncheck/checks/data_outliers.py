@@ -32,7 +32,6 @@ CHUNK = 4096  # images per chunk of the image statistics
         "spike_fraction": 0.001,
         "fail_fraction": 0.05,
     },
-    catches="D7",
 )
 def data_outliers(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Samples far from all others (kNN distance, robust scores) and corrupted images.

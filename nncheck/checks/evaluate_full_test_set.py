@@ -35,7 +35,6 @@ MAX_PER_CLASS_METRICS = 50  # classes listed in metrics (results.json); the tabl
     stage="evaluate",
     defaults={"z": 2.0, "max_examples": 10},
     requires=("engine", "trainable"),
-    catches="D4",
 )
 def full_test_set(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Metrics on the whole test set with their uncertainty, against the dumb baselines.
@@ -315,12 +314,20 @@ def _regression(
             }
         },
         "scatter": {
-            "title": "test set: predicted vs true target",
-            "x": y[:_SCATTER_POINTS].tolist(),
-            "y": pred[:_SCATTER_POINTS].astype(np.float64).tolist(),
-            "x_label": "true target",
-            "y_label": "predicted",
-            "diagonal": True,
+            "test set: predicted vs true target": {
+                "x": y[:_SCATTER_POINTS].tolist(),
+                "y": pred[:_SCATTER_POINTS].astype(np.float64).tolist(),
+                "x_label": "true target",
+                "y_label": "predicted",
+                "diagonal": True,
+            },
+            "test set: residuals vs predicted": {
+                "x": pred[:_SCATTER_POINTS].astype(np.float64).tolist(),
+                "y": err[:_SCATTER_POINTS].tolist(),
+                "x_label": "predicted",
+                "y_label": "residual (predicted - true)",
+                "zero_line": True,
+            },
         },
     }
     limit = int(t["max_examples"])

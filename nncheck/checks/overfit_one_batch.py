@@ -24,7 +24,6 @@ from nncheck.results import CheckOutcome, result
         "plateau_ratio": 0.99,
     },
     requires=("engine", "trainable"),
-    catches="M1, M2, M4",
 )
 def overfit_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """A small batch (2-16 samples) is driven to ~zero loss and 100% training accuracy.

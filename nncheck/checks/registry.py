@@ -33,11 +33,17 @@ class CheckSpec:
     func: Callable[..., CheckOutcome]
     defaults: dict[str, Any] = field(default_factory=dict)
     requires: tuple[str, ...] = ()
-    catches: str = ""  # bug classes, e.g. "D6, M8"
 
     @property
     def name(self) -> str:
         return self.id.split(".", 1)[1]
+
+    @property
+    def catches(self) -> str:
+        """The bug classes this check points at ("D6, M8"), from ``nncheck.bug_classes``."""
+        from nncheck.bug_classes import tags
+
+        return ", ".join(tags(self.id))
 
     @property
     def doc(self) -> str:
@@ -57,7 +63,6 @@ def check(
     stage: str,
     defaults: dict[str, Any] | None = None,
     requires: tuple[str, ...] = (),
-    catches: str = "",
 ) -> Callable[[Callable[..., CheckOutcome]], Callable[..., CheckOutcome]]:
     """Register ``func(ctx, thresholds) -> CheckOutcome`` under ``id`` (``stage.name``)."""
     if stage not in STAGES:
@@ -71,7 +76,7 @@ def check(
     def register(func: Callable[..., CheckOutcome]) -> Callable[..., CheckOutcome]:
         if id in _REGISTRY and _REGISTRY[id].func.__qualname__ != func.__qualname__:
             raise ValueError(f"check id {id!r} registered twice")
-        _REGISTRY[id] = CheckSpec(id, stage, func, dict(defaults or {}), tuple(requires), catches)
+        _REGISTRY[id] = CheckSpec(id, stage, func, dict(defaults or {}), tuple(requires))
         return func
 
     return register

@@ -17,7 +17,6 @@ from nncheck.results import CheckOutcome, result
     stage="skeleton",
     defaults={"batch_size": 16, "samples": 4, "max_leak": 1e-6},
     requires=("engine", "trainable"),
-    catches="M6",
 )
 def batch_independence(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """The gradient of one sample's loss with respect to the other samples' inputs is zero.

@@ -19,7 +19,6 @@ from nncheck.results import CheckOutcome, result
     stage="skeleton",
     defaults={"steps": 30, "batch_size": 0, "other_seed_steps": 5, "tolerance": 0.0},
     requires=("engine", "trainable"),
-    catches="M5",
 )
 def determinism(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Two short trainings with the same seed are identical; another seed differs.

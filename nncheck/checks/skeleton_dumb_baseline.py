@@ -16,7 +16,6 @@ from nncheck.results import CheckOutcome, result
     stage="skeleton",
     defaults={"degenerate_accuracy": 0.99},
     requires=("trainable",),
-    catches="D9",
 )
 def dumb_baseline(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Majority-class / mean predictor on the test set: the score to beat.

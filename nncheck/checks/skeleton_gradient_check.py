@@ -23,7 +23,6 @@ from nncheck.results import CheckOutcome, result
         "fail_error": 1e-4,
     },
     requires=("engine", "trainable"),
-    catches="M9",
 )
 def gradient_check(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """The gradients backprop computes agree with finite differences of the loss.

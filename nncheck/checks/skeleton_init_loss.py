@@ -39,7 +39,6 @@ _TOO_LOW_HINT = (
         "zero_bias_rel": 0.5,
     },
     requires=("engine", "trainable"),
-    catches="M3, M4, D9",
 )
 def init_loss(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """The loss at init is what a network that outputs only its bias would score.

@@ -34,7 +34,6 @@ from nncheck.results import CheckOutcome, result
         "grad_ratio_fail": 1000.0,
     },
     requires=("engine", "trainable"),
-    catches="M3, D5",
 )
 def init_scale(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Activations and gradients at init have a healthy scale in every layer.

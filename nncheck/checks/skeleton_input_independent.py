@@ -25,7 +25,6 @@ from nncheck.results import CheckOutcome, result
         "warn_accuracy_gain": 0.1,
     },
     requires=("engine", "trainable"),
-    catches="M7, D4, D8",
 )
 def input_independent(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """A model trained on zeroed inputs must do clearly worse than on the real inputs.

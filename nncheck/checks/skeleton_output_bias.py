@@ -18,7 +18,6 @@ from nncheck.results import CheckOutcome, result
     stage="skeleton",
     defaults={"batch_size": 512, "warn_cost": 0.25, "fail_cost": 1.0, "warn_tv": 0.5},
     requires=("engine", "trainable"),
-    catches="D9",
 )
 def output_bias(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """The output bias as initialized is the best constant prediction for this data.
