@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from nncheck.errors import RecipeError
+from nncheck.errors import RecipeError, cut, shown
 from nncheck.recipe.schema import FractionSplit, PairSource, Recipe
+from nncheck.recipe.yaml_loader import RecipeYAMLError, read_yaml
 
 # What a union-typed field accepts, in the user's words (pydantic's per-branch messages are
 # accurate but read like a type checker's).
@@ -23,7 +23,10 @@ _UNION_EXPECTATIONS = {
     "data.train": "a file path, or {images: PATH, labels: PATH}",
     "data.test": "{fraction: 0.2}, a file path, or {images: PATH, labels: PATH}",
     "data.target": "a column name (csv/parquet), an array key (npz) or a column index (npy)",
-    "data.classes": "a class count (int >= 2) or a list of class names",
+    "data.classes": (
+        "a class count (int >= 2) or a list of class names (quote names such as 'yes' or"
+        " 'no': YAML reads them as booleans)"
+    ),
     "data.second_annotation": "a column name",
     "name": "a string",
     "model.factory": 'a string "module:function"',
@@ -42,16 +45,11 @@ def read_recipe(path: str | os.PathLike[str]) -> Recipe:
     if not file.is_file():
         raise RecipeError(f"recipe file not found: {file}")
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = read_yaml(file)
+    except RecipeYAMLError as exc:
+        raise RecipeError(exc.located(file)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"cannot read recipe {file}: {exc}") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RecipeError(f"{file}:{where}: invalid YAML: {problem}") from None
+        raise RecipeError(f"cannot read recipe {file}: {cut(str(exc))}") from None
     if not isinstance(raw, dict):
         raise RecipeError(f"{file}: a recipe is a YAML mapping with at least a `data:` section")
     return parse_recipe(
@@ -110,7 +108,7 @@ def _describe_union(field: tuple[Any, ...], errors: list[dict[str, Any]], raw: A
             return _describe(best[0], raw)
     expected = _UNION_EXPECTATIONS.get(path)
     if expected:
-        return f"{path}: got {_show(value)}; expected {expected}"
+        return f"{path}: got {shown(value, 60)}; expected {expected}"
     return _describe(same[0], raw)
 
 
@@ -131,7 +129,7 @@ def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     value = _lookup(raw, loc)
-    got = "" if isinstance(value, (dict, list)) else f"; got {_show(value)}"
+    got = "" if isinstance(value, (dict, list)) else f"; got {shown(value, 60)}"
     return f"{path}: {msg[0].lower() + msg[1:]}{got}"
 
 
@@ -159,11 +157,6 @@ def _lookup(raw: Any, loc: tuple[Any, ...]) -> Any:
         else:
             return None
     return node
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
