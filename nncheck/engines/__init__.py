@@ -47,7 +47,10 @@ def engine_config(recipe: Recipe, dataset: Dataset) -> EngineConfig:
     loss = model.loss or ("cross_entropy" if dataset.task == "classification" else "mse")
     if model.engine == "numpy":
         check_model_memory(
-            dataset.n_features, tuple(model.hidden), dataset.n_outputs, train.optimizer,
+            dataset.n_features,
+            tuple(model.hidden),
+            dataset.n_outputs,
+            train.optimizer,
             min(len(dataset.train) + len(dataset.test), PREDICT_ROWS),
         )
     return EngineConfig(

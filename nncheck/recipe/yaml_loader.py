@@ -139,8 +139,9 @@ def _check_expansion(root: Node | None) -> None:
         if key in measured:
             continue
         if key in on_path:
-            raise _error("an alias refers to a value that contains it (a recursive anchor)",
-                         node.start_mark)
+            raise _error(
+                "an alias refers to a value that contains it (a recursive anchor)", node.start_mark
+            )
         on_path.add(key)
         stack.append((node, True))
         stack.extend((k, False) for k in _children(node) if id(k) not in measured)
