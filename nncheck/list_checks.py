@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nncheck.checks.registry import CheckSpec
+
 
 def print_checks(verbose: bool = False) -> None:
     from rich.console import Console
@@ -19,17 +24,15 @@ def print_checks(verbose: bool = False) -> None:
             console.print(
                 f"catches: {spec.catches or '-'}; requires: {', '.join(spec.requires) or '-'}"
             )
-            console.print("thresholds: " + _thresholds(spec.defaults) + "\n")
+            console.print("thresholds: " + escape(_thresholds(spec)) + "\n")
         return
     table = Table(show_edge=False, pad_edge=False)
     table.add_column("check", no_wrap=True)
     table.add_column("catches", no_wrap=True)
     table.add_column("what it checks", overflow="fold")
-    table.add_column("thresholds (defaults)", overflow="fold")
+    table.add_column("thresholds: default (valid values)", overflow="fold")
     for spec in specs.values():
-        table.add_row(
-            spec.id, spec.catches or "-", escape(spec.summary), escape(_thresholds(spec.defaults))
-        )
+        table.add_row(spec.id, spec.catches or "-", escape(spec.summary), escape(_thresholds(spec)))
     console.print(table)
     console.print(
         f"{len(specs)} checks. Set thresholds in a recipe under `checks:`, e.g. "
@@ -37,5 +40,10 @@ def print_checks(verbose: bool = False) -> None:
     )
 
 
-def _thresholds(defaults: dict) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in defaults.items()) or "-"
+def _thresholds(spec: CheckSpec) -> str:
+    """``name=default (valid values)`` for each threshold, as the recipe may set it."""
+    parts = []
+    for name, default in spec.defaults.items():
+        valid = spec.ranges.get(name)
+        parts.append(f"{name}={default!r}" + (f" ({valid})" if valid is not None else ""))
+    return ", ".join(parts) or "-"

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import EXAMPLES, check
 from nncheck.data.dataset import Dataset, Split
 from nncheck.results import CheckOutcome, result
 
@@ -18,6 +18,9 @@ MAX_EXAMPLES = 10
     "data.integrity",
     stage="data",
     defaults={"max_examples": MAX_EXAMPLES},
+    ranges={
+        "max_examples": EXAMPLES,
+    },
     catches="D6, M8",
 )
 def data_integrity(ctx: Context, t: dict[str, Any]) -> CheckOutcome:

@@ -119,10 +119,11 @@ def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         key = str(loc[-1])
         valid = _valid_keys(loc[:-1])
-        suggestion = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-        hint = f" (did you mean '{suggestion[0]}'?)" if suggestion else ""
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6) if len(key) < 200 else []
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
         where = _display_path(loc[:-1]) or "the top level"
-        return f"{path}: unknown key '{key}' in {where}{hint}; valid keys: {', '.join(valid)}"
+        listed = ", ".join(valid)
+        return f"{path}: unknown key {shown(key, 60)} in {where}{hint}; valid keys: {listed}"
     if kind == "missing":
         return f"{path}: required key is missing"
     msg = error["msg"]
@@ -141,7 +142,7 @@ def _display_path(loc: tuple[Any, ...]) -> str:
         elif part in _UNION_TAGS or "[" in str(part):
             continue  # a union branch tag, not a key the user wrote
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + cut(str(part), 60)
     return out
 
 
