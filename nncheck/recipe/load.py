@@ -7,6 +7,7 @@ Every problem becomes one ``RecipeError`` whose message names the key path
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 from pathlib import Path
 from typing import Any
@@ -182,10 +183,10 @@ def _resolve_paths(recipe: Recipe, base: Path) -> None:
     if not hasattr(data.test, "fraction"):
         data.test = _resolve_source(data.test, base, "data.test")  # type: ignore[arg-type]
     report_dir = recipe.report.dir
-    recipe.report.dir = (
-        str((base / report_dir).resolve())
+    recipe.report.dir = str(
+        _resolved(base / report_dir, "report.dir")
         if report_dir
-        else str((Path.cwd() / "reports" / _safe_dirname(recipe.name or "run")).resolve())
+        else _resolved(Path.cwd() / "reports" / _safe_dirname(recipe.name or "run"), "name")
     )
 
 
@@ -199,14 +200,39 @@ def _resolve_source(source: str | PairSource, base: Path, key: str) -> str | Pai
 
 
 def _existing_file(path: str, base: Path, key: str) -> str:
-    full = (base / Path(path).expanduser()).resolve()
-    if not full.exists():
-        raise RecipeError(f"{key}: file not found: {full} (paths are relative to the recipe)")
-    if not full.is_file():
-        raise RecipeError(f"{key}: not a file: {full}")
+    full = _resolved(base / Path(path).expanduser(), key)
+    where = cut(str(full), 200)
+    try:
+        is_file = full.is_file()
+    except OSError as exc:  # a name too long for the file system, ...
+        raise RecipeError(
+            f"{key}: not a usable path ({cut(exc.strerror or str(exc))}): {where}"
+        ) from None
+    if not is_file and not full.exists():
+        raise RecipeError(f"{key}: file not found: {where} (paths are relative to the recipe)")
+    if not is_file:
+        raise RecipeError(f"{key}: not a file: {where}")
     if not os.access(full, os.R_OK):
-        raise RecipeError(f"{key}: file is not readable: {full}")
+        raise RecipeError(f"{key}: file is not readable: {where}")
     return str(full)
+
+
+def _resolved(path: Path, key: str) -> Path:
+    """``path.resolve()``, with what can go wrong (a symlink loop, a NUL byte, a name the
+    system refuses) named as the recipe key that holds the path."""
+    try:
+        return path.resolve()
+    except RuntimeError:  # Python < 3.13 reports a symlink loop this way
+        raise RecipeError(f"{key}: a symbolic link loop: {shown(str(path), 200)}") from None
+    except ValueError as exc:
+        raise RecipeError(f"{key}: not a usable path ({exc}): {shown(str(path), 200)}") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RecipeError(f"{key}: a symbolic link loop: {shown(str(path), 200)}") from None
+        problem = cut(exc.strerror or str(exc))
+        raise RecipeError(
+            f"{key}: not a usable path ({problem}): {shown(str(path), 200)}"
+        ) from None
 
 
 def _safe_dirname(name: str) -> str:
