@@ -16,7 +16,7 @@ import zlib
 
 import numpy as np
 
-from nncheck.data.size_limits import MAX_INFLATED_BYTES, limit_text, read_exactly, size_text
+from nncheck.data.size_limits import check_inflated_bytes, read_exactly
 from nncheck.errors import DataError, cut
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -83,11 +83,8 @@ def read_idx(path: str, role: str = "images") -> np.ndarray:
             dims_txt = " x ".join(str(d) for d in shape)
             if not gz:
                 _check_plain_size(path, os.path.getsize(path) - header_len, expected, dims_txt)
-            elif expected > MAX_INFLATED_BYTES:
-                raise DataError(
-                    f"{path}: the IDX header says {dims_txt} ({size_text(expected)}), more"
-                    f" than {limit_text()}"
-                )
+            else:
+                check_inflated_bytes(path, f"the IDX header's {dims_txt}", expected)
             payload = read_exactly(fh, expected)
             if len(payload) < expected:
                 raise DataError(

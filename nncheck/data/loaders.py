@@ -29,15 +29,13 @@ import numpy as np
 
 from nncheck.data.idx import is_idx_name, read_idx
 from nncheck.data.size_limits import (
-    MAX_INFLATED_BYTES,
     NPY_MAGIC,
     ZIP_MAGIC,
+    check_inflated_bytes,
     check_inflated_size,
     check_npy_file,
     check_npz_member,
-    limit_text,
     pickle_message,
-    size_text,
 )
 from nncheck.errors import DataError, cut, shown
 from nncheck.recipe.schema import PairSource
@@ -178,11 +176,7 @@ def _check_csv_zip(path: str) -> None:
             f"{path}: a .csv.zip must hold exactly one CSV file; this one holds"
             f" {len(members)}{': ' + names if members else ''}"
         )
-    if members[0].file_size > MAX_INFLATED_BYTES:
-        raise DataError(
-            f"{path}: {shown(members[0].filename)} inflates to"
-            f" {size_text(members[0].file_size)}, more than {limit_text()}"
-        )
+    check_inflated_bytes(path, shown(members[0].filename), members[0].file_size)
 
 
 def read_parquet(path: str, target: str | int | None = None, second: str | None = None) -> RawSplit:
@@ -197,10 +191,7 @@ def read_parquet(path: str, target: str | int | None = None, second: str | None 
         inflated = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a bad file
         raise DataError(f"{path}: cannot read parquet ({_first_line(exc)})") from None
-    if inflated > MAX_INFLATED_BYTES:
-        raise DataError(
-            f"{path}: its row groups inflate to {size_text(inflated)}, more than {limit_text()}"
-        )
+    check_inflated_bytes(path, "its row groups", inflated)
     try:
         df = pd.read_parquet(path, engine="pyarrow")
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a bad file
@@ -236,6 +227,7 @@ def _from_frame(
             f"{path}: no features: the file has no columns besides {_list(drop)}"
             " (a network needs at least one input column)"
         )
+    notes.extend(_precision_notes(df[feature_cols], feature_cols))
     x = _numeric_matrix(df[feature_cols], path, csv_lines)
     y2 = df[drop[1]].to_numpy() if len(drop) > 1 else None
     return RawSplit(
@@ -406,6 +398,7 @@ def read_npz(path: str, target: str | int | None = None, second: str | None = No
                 )
             y2 = _as_labels(_npz_get(archive, path, skey), path, f"key {shown(skey)}")
     x = _as_features(x, path, f"key {shown(xkey)}")
+    notes.extend(_precision_notes(x))
     y = _as_labels(y, path, f"key {shown(ykey)}")
     _same_length(path, x, f"key {shown(xkey)}", y, f"key {shown(ykey)}")
     if y2 is not None:
@@ -466,6 +459,7 @@ def read_npy(path: str, target: str | int | None = None, second: str | None = No
     if ncols - len(drop) < 1:
         raise DataError(f"{path}: no feature columns left besides the target")
     x = _as_features(np.delete(arr, drop, axis=1), path, "features")
+    notes.extend(_precision_notes(x))
     y = _as_labels(arr[:, tidx], path, f"column {tidx}")
     return RawSplit(
         x=x,
@@ -505,6 +499,7 @@ def read_pair(images: str, labels: str) -> RawSplit:
         source=f"{images} + {labels}",
         is_image=x.ndim >= 3,
         target=None,
+        notes=tuple(_precision_notes(x)),
     )
 
 
@@ -551,6 +546,43 @@ def _native(arr: np.ndarray) -> np.ndarray:
     if arr.dtype.byteorder in "=|" or arr.dtype.fields is not None:
         return arr
     return arr.astype(arr.dtype.newbyteorder("="))
+
+
+# float64 holds every integer exactly only up to 2**53; past it, neighbours merge.
+_EXACT_INTEGERS = 2**53
+
+
+def _precision_notes(x: Any, names: Sequence[str] | None = None) -> list[str]:
+    """A note for each 64-bit integer feature that loses values when made a float.
+
+    Loading is where integers become floats (the engines and the normalization compute in
+    floating point), so loading says what that cost: distinct integers near 2**62 (IDs,
+    nanosecond timestamps) merge into fewer float values, and the network sees less than
+    the file holds. A note rather than a failure: the values are valid, only not exact,
+    and the number of distinct values lost says whether it matters.
+    """
+    if names is not None:  # a DataFrame: its 64-bit integer columns
+        cols = [(c, x[c].to_numpy()) for c in names if x[c].dtype.kind in "iu"]
+    elif x.dtype.kind in "iu":
+        flat = x.reshape(len(x), -1)
+        cols = [(f"column {j}", flat[:, j]) for j in range(flat.shape[1])]
+    else:
+        return []
+    notes = []
+    for name, v in cols:
+        if v.dtype.itemsize < 8 or not v.size:
+            continue
+        if v.max() <= _EXACT_INTEGERS and v.min() >= -_EXACT_INTEGERS:
+            continue
+        exact, as_float = np.unique(v).size, np.unique(v.astype(np.float64)).size
+        if as_float < exact:
+            peak = max(abs(float(v.max())), abs(float(v.min())))
+            label = shown(name) if names is not None else name
+            notes.append(
+                f"feature {label}: integers up to {peak:.3g} are not exact as floats"
+                f" (exact only up to 2**53): its {exact} distinct values become {as_float}"
+            )
+    return notes
 
 
 def _as_features(x: np.ndarray, path: str, what: str) -> np.ndarray:

@@ -48,6 +48,12 @@ def limit_text() -> str:
     )
 
 
+def check_inflated_bytes(path: str, what: str, needed: int) -> None:
+    """Refuse compressed data that declares it inflates past MAX_INFLATED_BYTES."""
+    if needed > MAX_INFLATED_BYTES:
+        raise DataError(f"{path}: {what} inflates to {size_text(needed)}, more than {limit_text()}")
+
+
 def npy_header(fh: IO[bytes], path: str, what: str) -> tuple[tuple[int, ...], np.dtype]:
     """(shape, dtype) from an .npy header at the stream's position (left after the header).
 
@@ -107,11 +113,8 @@ def check_npz_member(archive: zipfile.ZipFile, path: str, key: str) -> None:
             f"{path}: {what} says shape {shape} of {dtype} ({size_text(needed)}), but its"
             f" entry holds {size_text(max(declared, 0))}: truncated or corrupt"
         )
-    if info.compress_type != zipfile.ZIP_STORED and needed > MAX_INFLATED_BYTES:
-        raise DataError(
-            f"{path}: {what} inflates to {size_text(needed)} (shape {shape}), more than"
-            f" {limit_text()}"
-        )
+    if info.compress_type != zipfile.ZIP_STORED:
+        check_inflated_bytes(path, f"{what} (shape {shape})", needed)
 
 
 def pickle_message(path: str, what: str) -> str:
