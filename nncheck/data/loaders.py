@@ -223,10 +223,13 @@ def _from_frame(
         _one_value_per_row(df[col], path, col, role, csv_lines)
     feature_cols = [c for c in columns if c not in drop]
     if not feature_cols:
-        raise DataError(
-            f"{path}: no features: the file has no columns besides {_list(drop)}"
-            " (a network needs at least one input column)"
+        delimiter = next((d for d in (";", "\t", "|") if d in columns[0]), None)
+        why = (
+            f" (is it delimited by {delimiter!r}? nncheck reads comma-separated files)"
+            if csv_lines and len(columns) == 1 and delimiter
+            else " (a network needs at least one input column)"
         )
+        raise DataError(f"{path}: no features: the file has no columns besides {_list(drop)}{why}")
     notes.extend(_precision_notes(df[feature_cols], feature_cols))
     x = _numeric_matrix(df[feature_cols], path, csv_lines)
     y2 = df[drop[1]].to_numpy() if len(drop) > 1 else None
@@ -425,7 +428,7 @@ def _npz_get(archive: Any, path: str, key: str) -> np.ndarray:
         if "pickle" in str(exc):
             raise DataError(pickle_message(path, f"key {shown(key)}")) from None
         raise DataError(f"{path}: key {shown(key)} cannot be read ({_first_line(exc)})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError) as exc:
         raise DataError(f"{path}: key {shown(key)} cannot be read ({_first_line(exc)})") from None
 
 

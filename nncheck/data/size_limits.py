@@ -16,9 +16,11 @@ Uncompressed files are read as they are: their size is on disk for everyone to s
 
 from __future__ import annotations
 
+import lzma
 import math
 import os
 import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -72,7 +74,7 @@ def npy_header(fh: IO[bytes], path: str, what: str) -> tuple[tuple[int, ...], np
                 f"{path}: {what} is an .npy of format {version[0]}.{version[1]}, which holds"
                 " structured (named-field) data; save a plain numeric array"
             )
-    except (ValueError, EOFError, OSError) as exc:
+    except (ValueError, EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
         raise DataError(f"{path}: {what} is not a valid .npy array ({cut(str(exc))})") from None
     if dtype.hasobject:
         raise DataError(pickle_message(path, what))
