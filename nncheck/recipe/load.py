@@ -184,9 +184,9 @@ def _resolve_paths(recipe: Recipe, base: Path) -> None:
         data.test = _resolve_source(data.test, base, "data.test")  # type: ignore[arg-type]
     report_dir = recipe.report.dir
     recipe.report.dir = str(
-        _resolved(base / report_dir, "report.dir")
+        resolve_path(base / report_dir, "report.dir")
         if report_dir
-        else _resolved(Path.cwd() / "reports" / _safe_dirname(recipe.name or "run"), "name")
+        else resolve_path(Path.cwd() / "reports" / _safe_dirname(recipe.name or "run"), "name")
     )
 
 
@@ -200,7 +200,7 @@ def _resolve_source(source: str | PairSource, base: Path, key: str) -> str | Pai
 
 
 def _existing_file(path: str, base: Path, key: str) -> str:
-    full = _resolved(base / Path(path).expanduser(), key)
+    full = resolve_path(base / Path(path).expanduser(), key)
     where = cut(str(full), 200)
     try:
         is_file = full.is_file()
@@ -217,7 +217,7 @@ def _existing_file(path: str, base: Path, key: str) -> str:
     return str(full)
 
 
-def _resolved(path: Path, key: str) -> Path:
+def resolve_path(path: Path, key: str) -> Path:
     """``path.resolve()``, with what can go wrong (a symlink loop, a NUL byte, a name the
     system refuses) named as the recipe key that holds the path."""
     try:
