@@ -22,19 +22,9 @@ from nncheck.data import size_limits
 from nncheck.data.loaders import load_source
 from nncheck.errors import DataError
 from tests.conftest import ROOT, WINE, read_results, run_cli, write_recipe
+from tests.usage_errors import assert_exit2
 
 DIABETES = ROOT / "data" / "diabetes.csv"
-
-
-def assert_exit2(proc, *needles: str, max_chars: int = 500) -> str:
-    err = proc.stderr
-    assert proc.returncode == 2, proc.stdout + err
-    assert "Traceback" not in err + proc.stdout
-    assert len(err.strip().splitlines()) == 1, err
-    assert len(err) < max_chars, err
-    for needle in needles:
-        assert needle in err, f"{needle!r} not in {err!r}"
-    return err
 
 
 def _run(tmp_path: Path, train, timeout: float = 120, **data) -> tuple:

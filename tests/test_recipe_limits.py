@@ -13,19 +13,9 @@ import yaml
 
 from nncheck.recipe.yaml_loader import MAX_VALUES
 from tests.conftest import ROOT, WINE, run_cli, wine_recipe, write_recipe
+from tests.usage_errors import assert_exit2
 
 DIABETES = ROOT / "data" / "diabetes.csv"
-
-
-def assert_exit2(proc, *needles: str, max_chars: int = 400) -> str:
-    err = proc.stderr
-    assert proc.returncode == 2, proc.stdout + err
-    assert "Traceback" not in err + proc.stdout
-    assert len(err.strip().splitlines()) == 1, err
-    assert len(err) < max_chars, err
-    for needle in needles:
-        assert needle in err, f"{needle!r} not in {err!r}"
-    return err
 
 
 def _run_text(tmp_path: Path, text: str, timeout: float = 60) -> tuple:

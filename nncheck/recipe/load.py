@@ -183,10 +183,10 @@ def _resolve_paths(recipe: Recipe, base: Path) -> None:
     if not hasattr(data.test, "fraction"):
         data.test = _resolve_source(data.test, base, "data.test")  # type: ignore[arg-type]
     report_dir = recipe.report.dir
-    recipe.report.dir = str(
-        resolve_path(base / report_dir, "report.dir")
+    recipe.report.dir = (
+        str((base / report_dir).resolve())
         if report_dir
-        else resolve_path(Path.cwd() / "reports" / _safe_dirname(recipe.name or "run"), "name")
+        else str((Path.cwd() / "reports" / _safe_dirname(recipe.name or "run")).resolve())
     )
 
 
