@@ -162,13 +162,12 @@ def _overflowing_inputs(
     Such data would otherwise pass here and silently skip every model check."""
     raw = split.x_raw
     flat_raw = raw.reshape(len(raw), -1)
+    beyond: np.ndarray | bool = False  # only float64 can hold values past float32's range
     if np.issubdtype(raw.dtype, np.floating) and raw.dtype.itemsize > 4:
         with np.errstate(invalid="ignore"):
             beyond = np.isfinite(flat_raw) & (np.abs(flat_raw) > FLOAT32_MAX)
-    else:
-        beyond = np.zeros(flat_raw.shape, dtype=bool)
     flat_x = split.x.reshape(len(split.x), -1)
-    if not beyond.any() and np.isfinite(flat_x).all():
+    if not np.any(beyond) and np.isfinite(flat_x).all():
         return None
     finite_raw = np.isfinite(flat_raw) if raw.dtype.kind == "f" else True
     broken = beyond | (finite_raw & ~np.isfinite(flat_x))
