@@ -63,7 +63,7 @@ def lines(specs: Any, verbose: bool, width: int) -> list[Any]:
         )
         for paragraph in paragraphs:
             out += wrapped(paragraph)
-        out += wrapped(thresholds(spec.defaults), "thresholds: ")
+        out += wrapped(thresholds(spec.defaults, spec.ranges), "thresholds: ")
         if verbose:
             if spec.requires:
                 out += wrapped(", ".join(spec.requires), "requires: ")
@@ -72,9 +72,15 @@ def lines(specs: Any, verbose: bool, width: int) -> list[Any]:
     return out
 
 
-def thresholds(defaults: dict[str, Any]) -> str:
-    """``a=1, b=0.005``: pairs joined by ", " so lines break between them, never inside."""
-    return ", ".join(f"{k}={v!r}" for k, v in defaults.items()) or "none"
+def thresholds(defaults: dict[str, Any], ranges: dict[str, Any] | None = None) -> str:
+    """``a=1 (>= 1), b=0.005 (in [0, 1])``: a default and its valid values, pairs joined by
+    ", " so lines break between them; no-break spaces keep each pair on one line."""
+    ranges = ranges or {}
+    parts = []
+    for name, default in defaults.items():
+        valid = f" ({ranges[name]})" if name in ranges else ""
+        parts.append(f"{name}={default!r}{valid}".replace(" ", "\u00a0"))
+    return ", ".join(parts) or "none"
 
 
 def legend(width: int) -> list[str]:

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import read_results, run_cli, wine_recipe, write_recipe
+from tests.conftest import ROOT, read_results, run_cli, wine_recipe, write_recipe
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = (

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import FRACTION, NON_NEGATIVE, RATIO, check
 from nncheck.results import CheckOutcome, result
 
 
@@ -22,6 +22,14 @@ from nncheck.results import CheckOutcome, result
         "warn_shift": 0.1,
         "fail_shift": 0.3,
         "chance_factor": 2.0,
+    },
+    ranges={
+        "warn_ratio": RATIO,
+        "fail_ratio": RATIO,
+        "warn_zero_bias_nats": NON_NEGATIVE,
+        "warn_shift": FRACTION,
+        "fail_shift": FRACTION,
+        "chance_factor": NON_NEGATIVE,
     },
     requires=("labels",),
 )

@@ -24,7 +24,7 @@ from nncheck.checks._stats import (
 from nncheck.checks._trainings import Training, main_training, zeroed_training
 from nncheck.checks._trainings import dumb_baseline as baseline_metrics
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import EXAMPLES, NON_NEGATIVE, check
 from nncheck.results import CheckOutcome, result
 
 MAX_PER_CLASS_METRICS = 50  # classes listed in metrics (results.json); the table has all
@@ -34,6 +34,10 @@ MAX_PER_CLASS_METRICS = 50  # classes listed in metrics (results.json); the tabl
     "evaluate.full_test_set",
     stage="evaluate",
     defaults={"z": 2.0, "max_examples": 10},
+    ranges={
+        "z": NON_NEGATIVE,
+        "max_examples": EXAMPLES,
+    },
     requires=("engine", "trainable"),
 )
 def full_test_set(ctx: Context, t: dict[str, Any]) -> CheckOutcome:

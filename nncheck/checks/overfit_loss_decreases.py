@@ -10,7 +10,7 @@ import numpy as np
 from nncheck.checks._artifacts import curve, thumbnails
 from nncheck.checks._trainings import Training, main_training, prediction_series, smooth
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import FRACTION, NON_NEGATIVE, RATIO, Range, check
 from nncheck.results import CheckOutcome, result
 
 
@@ -24,6 +24,14 @@ from nncheck.results import CheckOutcome, result
         "diverge_margin": 0.1,
         "spike_ratio": 3.0,
         "fail_spike_ratio": 100.0,
+    },
+    ranges={
+        "window": Range(gt=0, le=0.5),
+        "fail_drop": FRACTION,
+        "warn_drop": FRACTION,
+        "diverge_margin": NON_NEGATIVE,
+        "spike_ratio": RATIO,
+        "fail_spike_ratio": RATIO,
     },
     requires=("engine", "trainable"),
 )

@@ -9,7 +9,7 @@ import numpy as np
 
 from nncheck.checks._artifacts import curve
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import POSITIVE, STEPS, Range, check
 from nncheck.results import CheckOutcome, result
 
 
@@ -22,6 +22,13 @@ from nncheck.results import CheckOutcome, result
         "max_loss": 0.01,
         "stall_ratio": 0.95,
         "plateau_ratio": 0.99,
+    },
+    ranges={
+        "batch_size": Range(ge=2, le=16),
+        "max_steps": STEPS,
+        "max_loss": POSITIVE,
+        "stall_ratio": Range(gt=0, le=1),
+        "plateau_ratio": Range(gt=0, le=1),
     },
     requires=("engine", "trainable"),
 )

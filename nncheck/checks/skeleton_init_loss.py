@@ -10,7 +10,7 @@ import numpy as np
 from nncheck.checks._skeleton import class_prior, entropy, standard_error
 from nncheck.checks._stats import per_sample_loss
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import BATCH, NON_NEGATIVE, check
 from nncheck.engines.base import EngineConfig
 from nncheck.results import CheckOutcome, result
 
@@ -37,6 +37,15 @@ _TOO_LOW_HINT = (
         "min_ce_scale": 1.6,
         "z": 3.0,
         "zero_bias_rel": 0.5,
+    },
+    ranges={
+        "batch_size": BATCH,
+        "warn_rel": NON_NEGATIVE,
+        "fail_rel": NON_NEGATIVE,
+        "low_rel": NON_NEGATIVE,
+        "min_ce_scale": NON_NEGATIVE,
+        "z": NON_NEGATIVE,
+        "zero_bias_rel": NON_NEGATIVE,
     },
     requires=("engine", "trainable"),
 )

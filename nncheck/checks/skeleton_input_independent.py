@@ -10,7 +10,7 @@ from nncheck.checks._artifacts import curve
 from nncheck.checks._stats import fmt_pct, fmt_pm, mean_se, per_sample_loss, ratio_se, wilson
 from nncheck.checks._trainings import Training, main_training, smooth, zeroed_training
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import FRACTION, NON_NEGATIVE, check
 from nncheck.results import CheckOutcome, result
 
 
@@ -23,6 +23,13 @@ from nncheck.results import CheckOutcome, result
         "warn_gain": 0.2,
         "fail_accuracy_gain": 0.02,
         "warn_accuracy_gain": 0.1,
+    },
+    ranges={
+        "z": NON_NEGATIVE,
+        "fail_gain": NON_NEGATIVE,
+        "warn_gain": NON_NEGATIVE,
+        "fail_accuracy_gain": FRACTION,
+        "warn_accuracy_gain": FRACTION,
     },
     requires=("engine", "trainable"),
 )
