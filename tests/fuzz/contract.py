@@ -72,13 +72,21 @@ def base_recipe() -> dict:
     }
 
 
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every entry outside the report places, with a hash of its bytes."""
+def snapshot(
+    folder: Path, reports: tuple[Path, ...] = (), before: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Every entry outside the report places (and outside ``reports``, the folders a run
+    wrote its report into, with the parents it made for them), with a hash of its bytes."""
+    before = before or {}
     out = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
         if rel.parts[0] in REPORT_PLACES or rel.parts[0].startswith(".nncheck-"):
             continue
+        if any(path == r or r in path.parents for r in reports):
+            continue
+        if any(path in r.parents for r in reports) and rel.as_posix() not in before:
+            continue  # a parent folder the run made for its report
         out[rel.as_posix()] = (
             "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
         )
@@ -111,7 +119,19 @@ def run_case(folder: Path, recipe: Path, *args: str) -> tuple[int, str]:
         assert results["exit_code"] == code
         crashed = {c["id"]: c["message"] for c in results["checks"] if c["status"] == "error"}
         assert not crashed, f"checks crashed: {crashed}"
-    assert snapshot(folder) == before, "files outside the report directory changed"
+        # a recipe may name any report folder (`[/x]` is the folder `x]` in `[`)
+        # — but never a folder that held the user's files before the run
+        written = (newest.parent,)
+        inside = [
+            k
+            for k in before
+            if (folder / k) == newest.parent or newest.parent in (folder / k).parents
+        ]
+        assert not inside, f"the report replaced a folder of user files: {inside[:5]}"
+        after = snapshot(folder, written, before)
+        assert after == before, "files outside the report directory changed"
+    if code == 2:
+        assert snapshot(folder) == before, "files outside the report directory changed"
     leftovers = [p.name for p in folder.rglob(".nncheck-partial-*")]
     assert not leftovers, leftovers
     return code, stderr
