@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from nncheck import __version__
 from nncheck.errors import UsageError
@@ -91,8 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     from nncheck.interrupts import interrupts_raise
 
     # From here on SIGTERM is handled like Ctrl-C: cleanup runs and the exit code says so.
-    with interrupts_raise():
+    with interrupts_raise(), warnings.catch_warnings():
+        _quiet_known_warnings()
         return _main(argv)
+
+
+def _quiet_known_warnings() -> None:
+    """numpy's notes on all-NaN or empty columns, and matplotlib's on control characters
+    in a label, say nothing a user can act on: the checks report those columns by name
+    (data.integrity), so on a terminal they are only noise between the verdicts."""
+    for message in ("All-NaN slice", "Mean of empty slice", "Degrees of freedom <= 0"):
+        warnings.filterwarnings("ignore", message=message, category=RuntimeWarning)
+    warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
 
 
 def _main(argv: list[str] | None) -> int:

@@ -304,6 +304,25 @@ def test_finite_values_that_overflow_fail_integrity_not_pass(
     assert integrity["status"] == "fail"
     assert "'ash'" in integrity["message"] and peak in integrity["message"]
     assert "float32" in integrity["message"]
+    # the neighbour checks work on the raw rows: they must not crash on them either
+    crashed = [c["id"] for c in results["checks"] if c["status"] == "error"]
+    assert crashed == [], crashed
+    assert "RuntimeWarning" not in proc.stderr, proc.stderr
+
+
+def test_a_regression_target_near_1e32_gives_verdicts_not_crashes(tmp_path: Path) -> None:
+    # activations ~1e32 that differ in their last digits: no 40 distinct histogram edges
+    df = pd.read_csv(DIABETES)
+    target = df.columns[-1]
+    df[target] = 1e17 + df[target]
+    df.loc[:4, target] = 1e17 * 3
+    path = tmp_path / "huge_target.csv"
+    df.to_csv(path, index=False)
+    proc, _ = _run(tmp_path, path.name, target=target, task="regression")
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    results = read_results(tmp_path / "report")
+    crashed = [c["id"] for c in results["checks"] if c["status"] == "error"]
+    assert crashed == [], crashed
 
 
 @pytest.mark.parametrize("kind", ["csv", "npz"])

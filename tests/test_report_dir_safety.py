@@ -183,6 +183,14 @@ def test_null_byte_in_report_dir(tmp_path: Path, capsys) -> None:
     assert "null byte" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("blank", ["", " ", "\t"])
+def test_blank_report_dir_is_refused_not_made(tmp_path: Path, blank: str) -> None:
+    # found by tests/fuzz: `report.dir: ' '` made a folder named " " beside the recipe
+    recipe = write_recipe(tmp_path, wine_recipe(tmp_path, report={"dir": blank}))
+    assert_exit2(run_cli("run", str(recipe), *FAST), "report.dir", "blank")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["recipe.yaml"]
+
+
 def test_default_report_dir_is_beside_the_recipe(tmp_path: Path) -> None:
     recipe = wine_recipe(tmp_path, name="beside")
     recipe.pop("report")

@@ -77,9 +77,12 @@ def _space(ds: Dataset) -> Space:
         if tr.dtype != te.dtype:
             tr, te = tr.astype(np.float32), te.astype(np.float32)
         return Space(tr, te, unit, f"pixels / {unit:g}")
-    centre, spread = _robust_scale(tr.astype(np.float32))
-    tr = _finite((tr - centre) / spread).astype(np.float32)
-    te = _finite((te - centre) / spread).astype(np.float32)
+    with np.errstate(over="ignore"):
+        centre, spread = _robust_scale(tr.astype(np.float32))
+    with np.errstate(over="ignore", invalid="ignore"):
+        # cast before cleaning: a raw 1e300 is finite in float64 but inf in float32
+        tr = _finite(((tr - centre) / spread).astype(np.float32))
+        te = _finite(((te - centre) / spread).astype(np.float32))
     return Space(tr, te, 1.0, "features centred on their median and divided by their IQR / 1.349")
 
 

@@ -80,5 +80,10 @@ def histogram(values: np.ndarray, bins: int = 40) -> dict[str, Any]:
     v = v[np.isfinite(v)]
     if v.size == 0:
         return {"edges": [0.0, 1.0], "counts": [0]}
-    counts, edges = np.histogram(v, bins=bins)
+    try:
+        counts, edges = np.histogram(v, bins=bins)
+    except ValueError:
+        # a range too narrow for its magnitude (values ~1e32 that differ in the last digits):
+        # float64 cannot hold `bins` distinct edges, so one bin holds them all
+        counts, edges = np.array([v.size]), np.array([v.min(), v.max()])
     return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}

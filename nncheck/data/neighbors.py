@@ -279,6 +279,8 @@ class RadiusIndex:
         pq = projected if projected is not None else self.projection(q)
         r_proj = float(radius) * (1 + 1e-5) + 1e-7  # slack for float rounding only
         visits_q, visits_c = self._visits(pq, r_proj)
+        if len(visits_c) == 0:
+            return empty
         qn = _sq_norms(pq)
         qa = np.hstack([pq, np.ones((len(pq), 1), np.float32)])
         r2 = r_proj * r_proj

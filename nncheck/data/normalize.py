@@ -61,7 +61,9 @@ class Normalizer:
             return out.astype(np.float32, copy=False)
         out -= np.asarray(self.shift, dtype=work)
         out /= np.asarray(self.scale, dtype=work)
-        return out.astype(np.float32, copy=False)
+        # values beyond float32 become inf here; data.integrity reports them by name
+        with np.errstate(over="ignore"):
+            return out.astype(np.float32, copy=False)
 
 
 def normalize(
@@ -114,8 +116,9 @@ def _mean_std(x: np.ndarray, per_feature: bool) -> tuple[np.ndarray, np.ndarray]
         dev = chunk - safe_mean
         if ok is not None:
             dev[~ok] = 0.0
-        dev *= dev
-        sq += dev.sum(axis=axis)
+        with np.errstate(over="ignore", invalid="ignore"):
+            dev *= dev
+            sq += dev.sum(axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"):
         std = np.sqrt(sq / count)
     return np.asarray(mean), np.asarray(std)

@@ -185,6 +185,12 @@ def _resolve_paths(recipe: Recipe, base: Path) -> None:
     report_dir = recipe.report.dir
     if report_dir and "\0" in report_dir:
         raise RecipeError(f"report.dir: the path contains a null byte: {shown(report_dir, 200)}")
+    if report_dir is not None and not report_dir.strip():
+        # a folder named " " next to the recipe is never what was meant
+        raise RecipeError(
+            f"report.dir: the path is blank ({report_dir!r}); name a folder, or leave the key"
+            " out for the default beside the recipe"
+        )
     # The default is beside the recipe (README): the same recipe writes to the same place
     # from any working directory.
     recipe.report.dir = (
