@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from nncheck.data.dataset import Dataset
+from nncheck.data.pipeline import Pipeline
 from nncheck.engines.base import Engine, EngineConfig
 from nncheck.recipe.schema import Recipe
 from nncheck.results import CheckResult
@@ -29,6 +30,9 @@ class Context:
     engine_config: EngineConfig | None
     engine_factory: Callable[[EngineConfig, int], Engine] | None
     engine_problem: str | None = None  # why no engine could be built, for `skip` reasons
+    # The user's data objects behind ``dataset`` (a torch Dataset / DataLoader read through
+    # their transforms), for the checks that read the pipeline itself; None for data files.
+    pipeline: Pipeline | None = None
     results: dict[str, CheckResult] = field(default_factory=dict)
     progress: StepProgress | None = None
     _memo: dict[str, Any] = field(default_factory=dict)

@@ -65,6 +65,7 @@ from nncheck.engines.base import (
     StepCallback,
     TrainCurve,
 )
+from nncheck.engines.torch_engine import pieces
 from nncheck.engines.torch_engine.recording import Recorder, is_activation
 from nncheck.engines.torch_engine.seeding import (
     SALT_EVAL,
@@ -78,6 +79,7 @@ from nncheck.engines.torch_engine.seeding import (
     request_determinism,
 )
 from nncheck.engines.torch_engine.user_code import (
+    call_user,
     describe_exc,
     on_path,
     resolve_factory,
@@ -135,9 +137,18 @@ class TorchEngine:
             raise ValueError(f"unknown loss {config.loss!r}")
         if config.task == "regression" and config.loss != "mse":
             raise ValueError("regression needs loss 'mse'")
-        if config.optimizer not in ("sgd", "momentum", "rmsprop", "adam"):
-            raise ValueError(f"unknown optimizer {config.optimizer!r}")
         extra = config.extra or {}
+        # The user's own pieces (nncheck.objects.UserObjects) and their batch format.
+        self.objects = extra.get("objects")
+        self.batch_format = extra.get("batch")
+        obj = self.objects
+        if (obj is None or obj.optimizer is None) and config.optimizer not in (
+            "sgd",
+            "momentum",
+            "rmsprop",
+            "adam",
+        ):
+            raise ValueError(f"unknown optimizer {config.optimizer!r}")
         self.classification = config.task == "classification"
         self.n_outputs = int(config.n_outputs)
         self.input_shape = tuple(int(s) for s in config.input_shape)
@@ -147,6 +158,13 @@ class TorchEngine:
         self.recipe_dir = extra.get("recipe_dir")
         self.kwargs = dict(extra.get("kwargs") or {})
         self._rng = GlobalRNG(self.device)
+        self.user_loss = (
+            pieces.loss_for_dtype(obj.loss, self.tdtype, self.device)
+            if obj is not None and obj.loss is not None
+            else None
+        )
+        self.user_step = obj.step if obj is not None else None
+        self.scheduler: Any = None
         self._mode = "eval"
         self._train_block_seed: int | None = None
         self._eval_calls = 0
@@ -162,8 +180,18 @@ class TorchEngine:
             self.seed = seed
             self._adopt(_model.to(device=self.device, dtype=self.tdtype))
             return
-        self._build = resolve_factory(self.factory_spec, self.recipe_dir)
+        self._build = self._model_factory()
         self.reset(seed)
+
+    def _model_factory(self) -> Any:
+        """The user's factory: a Python callable, a module to copy, or "module:function"."""
+        model = self.objects.model if self.objects is not None else None
+        if isinstance(model, torch.nn.Module):
+            # A module instance: every engine starts from a copy of its weights as given.
+            return lambda input_shape, n_outputs, **kw: copy.deepcopy(model)
+        if model is not None:
+            return model
+        return resolve_factory(self.factory_spec, self.recipe_dir)
 
     # ---- building -------------------------------------------------------------------
 
@@ -260,9 +288,23 @@ class TorchEngine:
         self.notes = notes
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        """The recipe's optimizer with the numpy engine's hyperparameters (PyTorch's
-        defaults: momentum 0.9; RMSprop alpha 0.99, eps 1e-8; Adam betas 0.9/0.999, eps
-        1e-8), over every parameter (frozen ones receive no gradient and stay put)."""
+        """The user's optimizer (and scheduler) when given; else the recipe's builtin with
+        the numpy engine's hyperparameters (PyTorch's defaults: momentum 0.9; RMSprop alpha
+        0.99, eps 1e-8; Adam betas 0.9/0.999, eps 1e-8), over every parameter (frozen ones
+        receive no gradient and stay put)."""
+        obj, folder = self.objects, self.recipe_dir
+        self.scheduler = None
+        if obj is not None and obj.optimizer is not None:
+            name = obj.names.get("train.optimizer", "optimizer")
+            opt = pieces.make_optimizer(obj.optimizer, self.model, name, folder)
+        else:
+            opt = self._builtin_optimizer()
+        if obj is not None and obj.scheduler is not None:
+            name = obj.names.get("train.scheduler", "scheduler")
+            self.scheduler = pieces.make_scheduler(obj.scheduler, opt, name, folder)
+        return opt
+
+    def _builtin_optimizer(self) -> torch.optim.Optimizer:
         params = list(self.model.parameters())
         lr, name = float(self.config.lr), self.config.optimizer
         if not params:
@@ -318,6 +360,8 @@ class TorchEngine:
                 self.macs_per_sample = macs[0]
                 out = self._run_user_forward(x, training=True)
                 self._check_output(out, _PROBE_BATCH)
+                if self.user_loss is not None:  # the user's loss must give a scalar
+                    out = self._mean_loss(out, self._probe_targets(gen))
                 if out.requires_grad:
                     out.float().sum().backward()
         finally:
@@ -468,9 +512,43 @@ class TorchEngine:
         t = torch.from_numpy(a)
         return t.to(self.device) if self.device.type != "cpu" else t
 
+    def _probe_targets(self, gen: torch.Generator) -> torch.Tensor:
+        if self.classification:
+            y = torch.randint(0, self.n_outputs, (_PROBE_BATCH,), generator=gen)
+        else:
+            y = torch.randn(_PROBE_BATCH, generator=gen, dtype=self.tdtype)
+        return y.to(self.device)
+
+    @property
+    def loss_name(self) -> str:
+        """The loss as the report names it: the user's, or the builtin's."""
+        if self.user_loss is None:
+            return str(self.config.loss)
+        return self.objects.names.get("train.loss", type(self.user_loss).__name__)
+
+    def _user_loss_value(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The user's loss of a batch, given targets as their pipeline yields them."""
+        what = f"train.loss {self.loss_name}(outputs, targets)"
+        target = pieces.user_targets(self.batch_format, y)
+        value = call_user(self.user_loss, out, target, what=what, folder=self.recipe_dir)
+        return pieces.as_loss(value, what)
+
     def _per_sample_loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """(n,) losses: softmax cross-entropy, or MSE averaged over outputs (one-hot targets
-        for classification), exactly the numpy engine's definitions."""
+        """(n,) losses: the user's loss per sample, or softmax cross-entropy, or MSE
+        averaged over outputs (one-hot targets for classification), exactly the numpy
+        engine's definitions."""
+        if self.user_loss is not None:
+            what = f"train.loss {self.loss_name}(outputs, targets)"
+            target = pieces.user_targets(self.batch_format, y)
+            return call_user(
+                pieces.per_sample,
+                self.user_loss,
+                out,
+                target,
+                what,
+                what=what,
+                folder=self.recipe_dir,
+            )
         if self.config.loss == "cross_entropy":
             return F.cross_entropy(out, y, reduction="none")
         if self.classification:
@@ -480,7 +558,10 @@ class TorchEngine:
         return (out - target).square().mean(dim=1)
 
     def _mean_loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The batch mean of ``_per_sample_loss`` (one fused op for cross-entropy)."""
+        """The batch loss: the user's loss as they reduce it, else the batch mean of
+        ``_per_sample_loss`` (one fused op for cross-entropy)."""
+        if self.user_loss is not None:
+            return self._user_loss_value(out, y)
         if self.config.loss == "cross_entropy":
             return F.cross_entropy(out, y)
         return self._per_sample_loss(out, y).mean()
@@ -589,7 +670,16 @@ class TorchEngine:
         xt, yt = self._as_input(x), self._as_target(y)
         with torch.no_grad(), self._thread_limit(), self._evaluating():
             # The same reduction as ``gradients`` (bit-identical losses for the same batch).
-            return float(self._reduce(self._per_sample_loss(self._model_out(xt), yt), None))
+            return float(self._batch_loss(self._model_out(xt), yt, None))
+
+    def _batch_loss(
+        self, out: torch.Tensor, yt: torch.Tensor, weights: np.ndarray | None
+    ) -> torch.Tensor:
+        """The loss ``loss`` and ``gradients`` use: weighted per-sample losses, or (no
+        weights) the user's own loss as they reduce it (class weights, label smoothing)."""
+        if weights is None and self.user_loss is not None:
+            return self._user_loss_value(out, yt)
+        return self._reduce(self._per_sample_loss(out, yt), weights)
 
     def gradients(
         self,
@@ -608,7 +698,7 @@ class TorchEngine:
             xt = xt.detach().clone().requires_grad_(True)
         names = list(self.trainable)
         with torch.enable_grad(), self._thread_limit(), self._evaluating():
-            loss = self._reduce(self._per_sample_loss(self._model_out(xt), yt), weights)
+            loss = self._batch_loss(self._model_out(xt), yt, weights)
             targets = [self.trainable[n] for n in names] + ([xt] if inputs else [])
             if loss.requires_grad and targets:
                 grads = torch.autograd.grad(loss, targets, allow_unused=True)
@@ -631,20 +721,59 @@ class TorchEngine:
         the loss is not finite. Returns (loss, correct predictions)."""
         self._set_training(True)
         self._rng.seed(seed)
-        self.optimizer.zero_grad(set_to_none=True)
+        run = self._user_step if self.user_step is not None else self._own_step
         if not self._first_step_done:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                out, value = self._forward_backward(xt, yt)
+                out, value = run(xt, yt)
             self._keep_warnings(caught)
             self._first_step_done = True
         else:
-            out, value = self._forward_backward(xt, yt)
-        correct = int((out.detach().argmax(dim=1) == yt).sum()) if want_correct else 0
+            out, value = run(xt, yt)
+        correct = 0
+        if want_correct and out is not None and out.shape[:1] == yt.shape[:1] and out.ndim == 2:
+            correct = int((out.argmax(dim=1) == yt).sum())
+        if np.isfinite(value):
+            self.n_steps += 1
+            if self.scheduler is not None:
+                pieces.step_scheduler(self.scheduler, value)
+        return value, correct
+
+    def _own_step(self, xt: torch.Tensor, yt: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """nncheck's step: zero the gradients, forward, loss, backward, update (skipped
+        when the loss is not finite)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        out, value = self._forward_backward(xt, yt)
         if np.isfinite(value):
             self.optimizer.step()
-            self.n_steps += 1
-        return value, correct
+        return out.detach(), value
+
+    def _user_step(self, xt: torch.Tensor, yt: torch.Tensor) -> tuple[torch.Tensor | None, float]:
+        """The user's ``step(model, batch, optimizer, loss)`` on a batch shaped like their
+        loader's; nothing is zeroed or updated for it. The model's output is caught by a
+        hook for the batch accuracy."""
+        name = self.objects.names.get("train.step", "step")
+        batch = pieces.make_batch(self.batch_format, xt, pieces.user_targets(self.batch_format, yt))
+        loss = self._loss_callable()
+        with pieces.last_output(self.model) as output:
+            value = call_user(
+                self.user_step,
+                self.model,
+                batch,
+                self.optimizer,
+                loss,
+                what=f"train.step {name}(model, batch, optimizer, loss)",
+                folder=self.recipe_dir,
+            )
+        return output(), pieces.step_value(value, name)
+
+    def _loss_callable(self) -> Any:
+        """The loss handed to the user's step: theirs, or the builtin one as a callable."""
+        if self.user_loss is not None:
+            return self.user_loss
+        if self.config.loss == "cross_entropy":
+            return F.cross_entropy
+        return lambda out, y: self._per_sample_loss(out, y.reshape(-1)).mean()
 
     def _forward_backward(self, xt: torch.Tensor, yt: torch.Tensor) -> tuple[torch.Tensor, float]:
         """Forward, loss and (when the loss is finite) backward into ``.grad``."""
@@ -743,6 +872,9 @@ class TorchEngine:
         return {
             "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
             "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "scheduler": (
+                copy.deepcopy(self.scheduler.state_dict()) if self.scheduler is not None else None
+            ),
             "n_steps": self.n_steps,
             "seed": self.seed,
         }
@@ -751,6 +883,8 @@ class TorchEngine:
         """Return exactly to a state taken with ``state()`` (the state stays reusable)."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            self.scheduler.load_state_dict(copy.deepcopy(state["scheduler"]))
         self.n_steps = int(state["n_steps"])
         self.seed = state.get("seed", self.seed)
 
@@ -766,3 +900,74 @@ class TorchEngine:
         other._write_notes()
         other._first_step_done = self._first_step_done
         return other
+
+    # ---- what only the user's pieces can tell (read by the checks on those pieces) -----
+
+    def output_loss(self, outputs: np.ndarray, y: np.ndarray) -> float:
+        """The configured loss (the user's, as they reduce it) of given raw outputs: e.g.
+        of the best constant prediction, for the expected loss at init."""
+        out = torch.as_tensor(np.asarray(outputs), dtype=self.tdtype).to(self.device)
+        with torch.no_grad():
+            return float(self._mean_loss(out, self._as_target(y)))
+
+    def output_losses(self, outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Per-sample losses of given raw outputs, (n,) float64."""
+        out = torch.as_tensor(np.asarray(outputs), dtype=self.tdtype).to(self.device)
+        with torch.no_grad():
+            values = self._per_sample_loss(out, self._as_target(y))
+        return values.detach().cpu().double().numpy()
+
+    def loss_floor(self, y: np.ndarray) -> float:
+        """The lowest loss any outputs reach on these targets: 0 for the builtin losses,
+        above 0 for a loss with label smoothing (a batch cannot be fit below it)."""
+        if self.user_loss is None:
+            return 0.0
+        target = pieces.user_targets(self.batch_format, self._as_target(y))
+        what = f"train.loss {self.loss_name}(outputs, targets)"
+        return call_user(
+            pieces.loss_floor,
+            self.user_loss,
+            self.n_outputs,
+            target,
+            self.tdtype,
+            what=what,
+            folder=self.recipe_dir,
+        )
+
+    def lr_schedule(self, steps: int) -> list[list[float]] | None:
+        """The learning rate of each param group at each of ``steps`` training steps as
+        the user's scheduler sets it (None without one); the engine's state is unchanged."""
+        if self.scheduler is None:
+            return None
+        name = self.objects.names.get("train.scheduler", "scheduler")
+        return call_user(
+            pieces.lr_curve,
+            self.optimizer,
+            self.scheduler,
+            int(steps),
+            what=f"train.scheduler {name}: step()",
+            folder=self.recipe_dir,
+        )
+
+    def optimizer_coverage(self) -> dict[str, Any]:
+        """Which trainable parameters the optimizer never updates (see pieces)."""
+        return pieces.optimizer_coverage(self.named_params, self.optimizer)
+
+    def step_gradients(
+        self, x: np.ndarray, y: np.ndarray, preset: float | None
+    ) -> dict[str, np.ndarray]:
+        """The ``.grad`` of every trainable parameter after one training step on this batch
+        that started with ``.grad`` None (``preset`` None) or filled with ``preset``: equal
+        results mean the step zeroes gradients, results ``preset`` apart mean it adds to
+        what the last step left. The engine's state is put back afterwards."""
+        saved = self.state()
+        xt, yt = self._as_input(x), self._as_target(y)
+        try:
+            with self._thread_limit(), self._rng.scope():
+                for p in self.trainable.values():
+                    p.grad = None if preset is None else torch.full_like(p, float(preset))
+                self._step(xt, yt, mix(self.seed, SALT_STEP, self.n_steps), False)
+                return pieces.grads(self.trainable)
+        finally:
+            self.restore(saved)
+            self.model.zero_grad(set_to_none=True)
