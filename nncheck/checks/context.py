@@ -70,6 +70,19 @@ class Context:
 
         return callback
 
+    def training_setup(self) -> str:
+        """How the model is trained, for messages: "lr 0.001" with a builtin optimizer, or
+        the user's own optimizer, schedule and step by name."""
+        cfg = self.engine_config
+        if cfg is None or not (cfg.user_optimizer or cfg.user_scheduler or cfg.user_step):
+            return f"lr {self.recipe.train.lr:g}"
+        parts = [cfg.user_optimizer or f"{self.recipe.train.optimizer} lr {self.recipe.train.lr:g}"]
+        if cfg.user_scheduler:
+            parts.append(f"schedule {cfg.user_scheduler}")
+        if cfg.user_step:
+            parts.append(f"step {cfg.user_step}")
+        return ", ".join(parts)
+
     def sample_batch(self, size: int, seed_offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """A seeded batch of training samples with valid labels (stratified-ish by chance)."""
         train = self.dataset.train
