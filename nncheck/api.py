@@ -246,7 +246,7 @@ def audit(
     )
     selection = select_checks(recipe, [], [])
     report = check_report_dir(report_dir) if report_dir is not None else None
-    term = Terminal(quiet=not progress)
+    term = Terminal(quiet=not progress, fail_on=fail_on)
     run = audit_recipe(
         recipe, selection, term, fail_on, str(report) if report else None, start, started
     )
@@ -255,7 +255,7 @@ def audit(
         result.write(report)
     run.duration_s = time.perf_counter() - start
     if progress:
-        term.table(run, str(report) if report else None)
+        term.finish(run, str(report) if report else None)
     return result
 
 

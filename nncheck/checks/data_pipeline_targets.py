@@ -8,7 +8,7 @@ import numpy as np
 
 from nncheck.checks._pipeline import probe_positions, read_twice
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import Range, check
 from nncheck.results import CheckOutcome, result
 
 _TARGET_ATTRS = ("targets", "labels")
@@ -19,7 +19,7 @@ _TARGET_ATTRS = ("targets", "labels")
     stage="data",
     defaults={"items": 64},
     requires=("pipeline",),
-    catches="P2",
+    ranges={"items": Range(ge=1, le=10_000)},
 )
 def pipeline_targets(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """The targets that come out of the user's Dataset are the items' own and valid.

@@ -8,7 +8,7 @@ import numpy as np
 
 from nncheck.checks._pipeline import image_pairs, probe_positions, read_twice
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import NON_NEGATIVE, Range, check
 from nncheck.results import CheckOutcome, result
 
 
@@ -17,7 +17,7 @@ from nncheck.results import CheckOutcome, result
     stage="data",
     defaults={"items": 32, "tolerance": 1e-6},
     requires=("pipeline_test",),
-    catches="P2",
+    ranges={"items": Range(ge=1, le=10_000), "tolerance": NON_NEGATIVE},
 )
 def test_augmentation(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Reading the same test items twice through the user's Dataset gives the same inputs.

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import BATCH, Range, check
 from nncheck.results import CheckOutcome, result
 
 PLANTED = 1.0  # what .grad holds before the probe step
@@ -18,7 +18,7 @@ PLANTED = 1.0  # what .grad holds before the probe step
     stage="skeleton",
     defaults={"batch_size": 16, "tolerance": 1e-4},
     requires=("engine", "trainable", "user_step"),
-    catches="P3",
+    ranges={"batch_size": BATCH, "tolerance": Range(gt=0, lt=1)},
 )
 def grad_accumulation(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """The user's train step zeroes the gradients, so each update uses its own batch only.

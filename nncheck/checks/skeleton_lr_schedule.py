@@ -8,7 +8,7 @@ import numpy as np
 
 from nncheck.checks._artifacts import curve
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import Range, check
 from nncheck.results import CheckOutcome, result
 
 
@@ -17,7 +17,11 @@ from nncheck.results import CheckOutcome, result
     stage="skeleton",
     defaults={"min_ratio": 1e-3, "max_ratio": 100.0, "until": 0.9},
     requires=("engine", "user_scheduler"),
-    catches="P1",
+    ranges={
+        "min_ratio": Range(gt=0, lt=1),
+        "max_ratio": Range(gt=1),
+        "until": Range(gt=0, le=1),
+    },
 )
 def lr_schedule(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """The learning rate the schedule sets over the planned steps neither collapses to

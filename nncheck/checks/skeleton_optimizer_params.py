@@ -14,7 +14,6 @@ from nncheck.results import CheckOutcome, result
     stage="skeleton",
     defaults={},
     requires=("engine", "user_optimizer"),
-    catches="P1",
 )
 def optimizer_params(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Every parameter that requires a gradient is in one of the optimizer's param groups,
