@@ -56,7 +56,7 @@ def pipeline_targets(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             i = int(changed[0])
             problems.append(
                 f"{split}: {changed.size} of {len(positions)} items yield a different target "
-                f"on a second read (item {int(positions[i])}: {y1[i]!r} then {y2[i]!r})"
+                f"on a second read (item {int(positions[i])}: {_v(y1[i])} then {_v(y2[i])})"
             )
         own = _own_targets(src.dataset, src.n_items)
         if own is not None:
@@ -67,7 +67,7 @@ def pipeline_targets(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
                 problems.append(
                     f"{split}: {mismatch.size} of {len(positions)} items yield a target other "
                     f"than the Dataset's own .targets (item {int(positions[i])}: "
-                    f"{own[int(positions[i])]!r} in .targets, {y1[i]!r} out of the pipeline)"
+                    f"{_v(own[int(positions[i])])} in .targets, {_v(y1[i])} out of the pipeline)"
                 )
         metrics[split] = m
     if ds.task == "classification":
@@ -90,6 +90,11 @@ def pipeline_targets(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         "own labels where it has them",
         metrics=metrics,
     )
+
+
+def _v(value: Any) -> str:
+    """A label as the user wrote it (``3``, not ``np.int64(3)``)."""
+    return repr(np.asarray(value).tolist())
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
