@@ -83,7 +83,7 @@ class RecipeFile(pytest.File):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
         if isinstance(excinfo.value, RecipeCollectError):
-            return f"nncheck could not run {self.path.name}: {excinfo.value}"
+            return f"nncheck could not run the recipe: {excinfo.value}"
         return super().repr_failure(excinfo)
 
     def audit(self) -> RunResult:
@@ -153,8 +153,10 @@ class CheckItem(pytest.Item):
                 lines.append(f"hint: {c.hint}")
             return "\n".join(lines)
         if isinstance(excinfo.value, RecipeCollectError):
-            return f"nncheck could not run {self.path.name}: {excinfo.value}"
+            return f"nncheck could not run the recipe: {excinfo.value}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"{self.path.name}::{self.name}"
+        # the failure's headline; not the node id's tail, so `-v` keeps the id as it is
+        # (pytest rewrites a tail's dots as `::`)
+        return self.path, None, f"nncheck {self.path.name}::{self.name}"
