@@ -92,7 +92,7 @@ class DataSection(_Strict):
     max_samples: Int = Field(60_000, ge=1)
 
     @model_validator(mode="after")
-    def _one_source(self) -> DataSection:
+    def _one_source(self, info: Any) -> DataSection:
         if self.train is None and self.factory is None:
             raise ValueError(
                 'needs train (a data file) or factory ("module:function" returning '
@@ -102,7 +102,7 @@ class DataSection(_Strict):
             raise ValueError("takes train (a file) or factory, not both")
         if self.factory is not None and not isinstance(self.test, FractionSplit):
             raise ValueError("data.test: with data.factory the factory returns the test split")
-        if self.factory is None and (self.kwargs or self.input_key):
+        if self.factory is None and (self.kwargs or self.input_key) and not _from_python(info):
             extra = "kwargs" if self.kwargs else "input_key"
             raise ValueError(f"data.{extra} is for data.factory; this recipe reads a file")
         if self.normalize is None:

@@ -207,12 +207,15 @@ def user_traceback(tb: TracebackType | None, folder: Path | None) -> str:
         return ""
     libs = _library_dirs()
     inside = str(folder.resolve()) if folder is not None else None
-    frames = []
+    ours = str(Path(__file__).resolve().parents[2]) + os.sep  # never the user's, even
+    frames = []  # when the user's folder holds nncheck (a checkout, an editable install)
     for fr in traceback.extract_tb(tb):
         name = fr.filename
         if name.startswith("<"):
             continue
         resolved = str(Path(name).resolve())
+        if resolved.startswith(ours):
+            continue
         if inside and resolved.startswith(inside):
             frames.append(fr)
         elif not resolved.startswith(libs):
