@@ -104,10 +104,36 @@ def describe_callable(obj: Any) -> str:
             code = obj.__code__
             return f"<lambda> ({Path(code.co_filename).name}:{code.co_firstlineno})"
         return str(name)
+    loss = _loss_with_settings(obj)
+    if loss:
+        return loss
     text = repr(obj)
     if text.startswith("<") or len(text) > 80:
         return type(obj).__name__
     return text
+
+
+def _loss_with_settings(obj: Any) -> str:
+    """``CrossEntropyLoss(label_smoothing=0.1)`` for a torch loss whose settings differ from
+    its defaults (torch's own repr shows none of them: ``CrossEntropyLoss()``)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(obj, torch.nn.modules.loss._Loss):
+        return ""
+    try:
+        default = type(obj)()
+    except Exception:  # noqa: BLE001 - a loss class that needs arguments
+        default = None
+    said = []
+    for key, value in vars(obj).items():
+        if key.startswith("_") or key == "training":
+            continue
+        if isinstance(value, (bool, int, float, str)):
+            if default is None or getattr(default, key, None) != value:
+                said.append(f"{key}={value!r}")
+    for key, value in getattr(obj, "_buffers", {}).items():
+        if value is not None:  # class weights, pos_weight
+            said.append(f"{key}=<{tuple(value.shape)} tensor>")
+    return f"{type(obj).__name__}({', '.join(said)})"
 
 
 @contextmanager
