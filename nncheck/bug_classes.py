@@ -72,18 +72,17 @@ CATALOGUE: tuple[BugClass, ...] = (
     BugClass("M9", "backprop disagrees with the forward pass", ("skeleton.gradient_check",)),
     BugClass(
         "P1",
-        "the optimizer leaves trainable parameters out; a schedule drives the lr to zero",
+        "optimizer leaves parameters out; schedule drives the lr to 0",
         ("skeleton.optimizer_params", "skeleton.lr_schedule"),
     ),
     BugClass(
         "P2",
-        "random augmentation on the test set; targets changed by the pipeline",
+        "random augmentation on the test set; targets changed",
         ("data.test_augmentation", "data.pipeline_targets"),
     ),
     BugClass(
         "P3",
-        "gradients accumulate (no zero_grad); a loader serving one class per batch;"
-        " workers sharing a seed",
+        "no zero_grad; one class per batch; workers sharing a seed",
         ("skeleton.grad_accumulation", "data.loader_batches", "data.worker_seeds"),
     ),
 )
