@@ -70,6 +70,21 @@ CATALOGUE: tuple[BugClass, ...] = (
     BugClass("M7", "the model ignores its input", ("skeleton.input_independent",)),
     BugClass("M8", "output layer size does not match the classes", ("data.integrity",)),
     BugClass("M9", "backprop disagrees with the forward pass", ("skeleton.gradient_check",)),
+    BugClass(
+        "P1",
+        "optimizer leaves parameters out; schedule drives the lr to 0",
+        ("skeleton.optimizer_params", "skeleton.lr_schedule"),
+    ),
+    BugClass(
+        "P2",
+        "random augmentation on the test set; targets changed",
+        ("data.test_augmentation", "data.pipeline_targets"),
+    ),
+    BugClass(
+        "P3",
+        "no zero_grad; one class per batch; workers sharing a seed",
+        ("skeleton.grad_accumulation", "data.loader_batches", "data.worker_seeds"),
+    ),
 )
 BY_ID = {b.id: b for b in CATALOGUE}
 

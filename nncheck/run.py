@@ -21,6 +21,7 @@ from nncheck.results import RunResult
 
 if TYPE_CHECKING:
     from nncheck.checks.context import Context, StepProgress
+    from nncheck.checks.registry import CheckSpec
     from nncheck.recipe.schema import Recipe
 
 
@@ -33,11 +34,22 @@ class RunOptions:
     quiet: bool = False
 
 
+@dataclass
+class Selection:
+    """Which checks run, with which thresholds (validated against the registry)."""
+
+    specs: dict[str, CheckSpec]
+    thresholds: dict[str, dict[str, Any]]
+    chosen: list[CheckSpec]
+    skipped: dict[str, str]
+
+    @property
+    def docs(self) -> dict[str, str]:
+        return {s.id: s.doc for s in self.specs.values()}
+
+
 def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     """Run every selected check of a recipe and write the report; returns (result, dir)."""
-    from nncheck.checks.registry import load_all, select
-    from nncheck.checks.runner import run_checks
-    from nncheck.recipe.checks_section import check_name, parse_checks_section
     from nncheck.recipe.load import read_recipe
     from nncheck.writers.report_dir import check_report_dir
     from nncheck.writers.terminal import Terminal
@@ -46,46 +58,69 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     term = Terminal(quiet=options.quiet, fail_on=options.fail_on)
     recipe = read_recipe(recipe_path)
-    specs = load_all()
-    thresholds, recipe_only, recipe_skip = parse_checks_section(recipe.checks, specs)
-    for flag, names in (("--only", options.only), ("--skip", options.skip)):
-        for name in names:
-            check_name(name, specs, flag)
+    selection = select_checks(recipe, options.only, options.skip)
     report_dir = check_report_dir(
         options.report_dir or recipe.report.dir or "reports/run",
         protected=[str(recipe_path), *data_files(recipe)],
     )
+    run = audit_recipe(recipe, selection, term, options.fail_on, str(report_dir), start, started)
+    write_report(run, report_dir, selection.docs)
+    run.duration_s = time.perf_counter() - start
+    term.finish(run, str(report_dir))
+    return run, report_dir
+
+
+def select_checks(recipe: Recipe, only: list[str], skip: list[str]) -> Selection:
+    """The recipe's `checks:` section and --only/--skip, validated (exit 2 on a bad name)."""
+    from nncheck.checks.registry import load_all, select
+    from nncheck.recipe.checks_section import check_name, parse_checks_section
+
+    specs = load_all()
+    thresholds, recipe_only, recipe_skip = parse_checks_section(recipe.checks, specs)
+    for flag, names in (("--only", only), ("--skip", skip)):
+        for name in names:
+            check_name(name, specs, flag)
+    chosen, skipped = select(specs, only or recipe_only, skip + recipe_skip)
+    return Selection(specs, thresholds, chosen, skipped)
+
+
+def audit_recipe(
+    recipe: Recipe,
+    selection: Selection,
+    term: Any,
+    fail_on: str,
+    report_dir: str | None,
+    start: float,
+    started: str,
+) -> RunResult:
+    """recipe -> context -> checks -> RunResult: what `nncheck run` and `nncheck.audit`
+    both do (the report is written by the caller, or not at all)."""
+    from nncheck.checks.runner import run_checks
 
     ctx = build_context(recipe, progress=term.steps)
     for note in ctx.dataset.notes:
         term.note(note)
     dataset, config = ctx.dataset, ctx.engine_config
-    chosen, skipped = select(specs, options.only or recipe_only, options.skip + recipe_skip)
-    with term.running(total=len(chosen)), blas_threads():
+    with term.running(total=len(selection.chosen)), blas_threads():
         checks = run_checks(
             ctx,
-            chosen,
-            thresholds,
-            skipped=skipped,
-            all_ids=list(specs),
+            selection.chosen,
+            selection.thresholds,
+            skipped=selection.skipped,
+            all_ids=list(selection.specs),
             on_start=lambda spec: term.check_started(spec.id, spec.stage),
             on_done=term.check_done,
         )
-
-    resolved = resolved_recipe(recipe, config.loss, dataset.task, str(report_dir))
-    run = RunResult(
+    resolved = resolved_recipe(recipe, config.loss, dataset.task, report_dir)
+    return RunResult(
         recipe=resolved,
         started=started,
         duration_s=time.perf_counter() - start,
         checks=checks,
         nncheck_version=__version__,
         dataset_summary=dataset_summary(dataset),
-        fail_on=options.fail_on,
+        fail_on=fail_on,
     )
-    write_report(run, report_dir, {s.id: s.doc for s in specs.values()})
-    run.duration_s = time.perf_counter() - start
-    term.finish(run, str(report_dir))
-    return run, report_dir
 
 
 def blas_threads() -> AbstractContextManager[object]:
@@ -104,31 +139,46 @@ def blas_threads() -> AbstractContextManager[object]:
 def build_context(recipe: Recipe, progress: StepProgress | None = None) -> Context:
     """Load the recipe's data and prepare its engine: what every check reads.
 
-    One place for the recipe -> dataset -> engine step, shared by `nncheck run`, the
-    benchmarks and the tests, so they all audit exactly what a user's run audits.
+    One place for the recipe -> dataset -> engine step, shared by `nncheck run`,
+    `nncheck.audit`, the benchmarks and the tests, so they all audit exactly what a user's
+    run audits. The user's pieces (Python objects from `nncheck.audit`, or the recipe's
+    "module:name" strings) are resolved here, and each is tried once before any check, so
+    a piece that raises or returns the wrong thing is exit 2 with its cause.
     """
-    from nncheck.checks.context import Context
+    from nncheck.checks.context import Context, usability_problem
     from nncheck.data.build import load_dataset
     from nncheck.engines import engine_config, engine_factory
+    from nncheck.objects import resolve_objects
 
-    dataset = load_dataset(recipe.data, recipe.seed)
-    config = engine_config(recipe, dataset)
-    factory = engine_factory(recipe)
+    objects = resolve_objects(recipe)
+    pipeline = None
+    if objects.has_data:
+        from nncheck.data.python_data import load_python_data
+
+        dataset, pipeline = load_python_data(objects, recipe.data, recipe.seed)
+    else:
+        dataset = load_dataset(recipe.data, recipe.seed)
+    config = engine_config(recipe, dataset, objects, pipeline.batch if pipeline else None)
+    factory = engine_factory(recipe, objects)
     if recipe.model.engine == "torch":
         # Build the user's model once before any check: a factory that raises, or a model
         # whose output does not fit the data (M8), is exit 2 with its cause instead of an
-        # error in every model check.
-        factory(config, recipe.seed)
+        # error in every model check. Their own train step is tried on one real batch.
+        engine = factory(config, recipe.seed)
+        if objects.step is not None and usability_problem(dataset) is None:
+            n = min(int(config.batch_size), len(dataset.train))
+            engine.step(dataset.train.x[:n], dataset.train.y[:n])
     return Context(
         recipe=recipe,
         dataset=dataset,
         engine_config=config,
         engine_factory=factory,
         progress=progress,
+        pipeline=pipeline,
     )
 
 
-def resolved_recipe(recipe: Any, loss: str, task: str, report_dir: str) -> dict[str, Any]:
+def resolved_recipe(recipe: Any, loss: str, task: str, report_dir: str | None) -> dict[str, Any]:
     """The recipe as it ran: defaults filled in, task and loss decided, absolute paths."""
     out = recipe.model_dump(mode="json")
     out["data"]["task"] = task
@@ -158,6 +208,8 @@ def dataset_summary(ds: Any) -> dict[str, Any]:
 def data_files(recipe: Recipe) -> list[str]:
     """The files a recipe reads (absolute), which its report directory must not hold."""
     files: list[str] = []
+    if recipe.objects is not None and recipe.objects.has_data:
+        return files
     for source in (recipe.data.train, recipe.data.test):
         if isinstance(source, str):
             files.append(source)

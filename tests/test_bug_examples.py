@@ -1,4 +1,4 @@
-"""Every model-code bug in examples/bugs is caught by the check bug-classes.md names.
+"""Every model and training-code bug in examples/bugs is caught by the check bug-classes.md names.
 
 Each case runs `nncheck run examples/bugs/<bug>.yaml` (in-process through the CLI's
 ``main``, so torch is imported once for all cases; M8 in a subprocess), restricted with
@@ -30,6 +30,13 @@ CASES = {
     "ignores_input": ("M7", "skeleton.input_independent", ["no better with its inputs"]),
     "frozen_layers": ("M2", "overfit.loss_decreases", ["did not decrease"]),
     "detached_forward": ("M2", "overfit.loss_decreases", ["did not decrease"]),
+    "optimizer_missing_params": ("P1", "skeleton.optimizer_params", ["in no param group"]),
+    "schedule_per_epoch": ("P1", "skeleton.lr_schedule", ["the lr falls from"]),
+    "augmented_test_set": ("P2", "data.test_augmentation", ["random transforms"]),
+    "shifted_targets": ("P2", "data.pipeline_targets", ["class indices are 0..2"]),
+    "no_zero_grad": ("P3", "skeleton.grad_accumulation", ["never zeroes them"]),
+    "sorted_loader": ("P3", "data.loader_batches", ["in class order"]),
+    "worker_shared_rng": ("P3", "data.worker_seeds", ["share one random stream"]),
 }
 
 MODEL_CHECKS = [

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from nncheck.data.dataset import Dataset
+from nncheck.data.pipeline import Pipeline
 from nncheck.engines.base import Engine, EngineConfig
 from nncheck.recipe.schema import Recipe
 from nncheck.results import CheckResult
@@ -29,6 +30,9 @@ class Context:
     engine_config: EngineConfig | None
     engine_factory: Callable[[EngineConfig, int], Engine] | None
     engine_problem: str | None = None  # why no engine could be built, for `skip` reasons
+    # The user's data objects behind ``dataset`` (a torch Dataset / DataLoader read through
+    # their transforms), for the checks that read the pipeline itself; None for data files.
+    pipeline: Pipeline | None = None
     results: dict[str, CheckResult] = field(default_factory=dict)
     progress: StepProgress | None = None
     _memo: dict[str, Any] = field(default_factory=dict)
@@ -65,6 +69,19 @@ class Context:
                 progress(label, step + 1, total)
 
         return callback
+
+    def training_setup(self) -> str:
+        """How the model is trained, for messages: "lr 0.001" with a builtin optimizer, or
+        the user's own optimizer, schedule and step by name."""
+        cfg = self.engine_config
+        if cfg is None or not (cfg.user_optimizer or cfg.user_scheduler or cfg.user_step):
+            return f"lr {self.recipe.train.lr:g}"
+        parts = [cfg.user_optimizer or f"{self.recipe.train.optimizer} lr {self.recipe.train.lr:g}"]
+        if cfg.user_scheduler:
+            parts.append(f"schedule {cfg.user_scheduler}")
+        if cfg.user_step:
+            parts.append(f"step {cfg.user_step}")
+        return ", ".join(parts)
 
     def sample_batch(self, size: int, seed_offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """A seeded batch of training samples with valid labels (stratified-ish by chance)."""

@@ -61,6 +61,8 @@ def loss_decreases(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     losses = np.asarray(run.curve.loss, dtype=np.float64)
     lr, opt = ctx.recipe.train.lr, ctx.recipe.train.optimizer
     setup = f"{opt} lr {lr:g}, batch {ctx.recipe.train.batch_size}"
+    if ctx.engine_config is not None and ctx.engine_config.user_optimizer:
+        setup = f"{ctx.training_setup()}, batch {ctx.recipe.train.batch_size}"
     artifacts = _report_artifacts(ctx, run)
     metrics: dict[str, Any] = {
         "steps": int(len(losses)),

@@ -56,6 +56,9 @@ def overfit_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     target = float(t["max_loss"])
     if not classification:
         target *= max(float(np.var(y.astype(np.float64))), 1e-12)
+    # A loss that cannot reach 0 (label smoothing) is judged above its own floor.
+    floor = float(engine.loss_floor(y)) if ctx.engine_config.user_loss else 0.0
+    target += floor
 
     losses: list[float] = []
     accuracy = 0.0
@@ -83,8 +86,9 @@ def overfit_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         "initial_loss": first,
         "final_loss": final,
         "target_loss": target,
+        "loss_floor": floor,
         "lr": ctx.recipe.train.lr,
-        "optimizer": ctx.recipe.train.optimizer,
+        "optimizer": ctx.engine_config.user_optimizer or ctx.recipe.train.optimizer,
     }
     if classification:
         metrics["train_accuracy"] = accuracy
@@ -94,11 +98,12 @@ def overfit_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         "batch": {"x": np.asarray(x, dtype=np.float32), "y": np.asarray(y)},
     }
     acc_text = f", accuracy {accuracy:.0%}" if classification else ""
+    floor_text = f" (the floor of your loss: {floor:.3g})" if floor > 0 else ""
     if reached is not None:
         return result(
             "pass",
             f"{len(y)} samples overfit in {reached} steps: loss {first:.3g} -> {final:.2g}"
-            f"{acc_text}",
+            f"{floor_text}{acc_text}",
             metrics=metrics,
             artifacts=artifacts,
         )
@@ -173,13 +178,13 @@ def _diagnose(
     ctx: Context,
 ) -> tuple[str, str, str]:
     stall = float(t["stall_ratio"])
-    lr = ctx.recipe.train.lr
+    setup = ctx.training_setup()
     n = len(losses)
     if not all(math.isfinite(v) for v in losses) or not math.isfinite(final):
         at = next(i for i, v in enumerate(losses + [final]) if not math.isfinite(v))
         return (
             "nan",
-            f"loss went NaN/inf at step {at} (started at {first:.3g}, lr {lr:g})",
+            f"loss went NaN/inf at step {at} (started at {first:.3g}, {setup})",
             "The learning rate is far too high or the loss overflows: lower lr 10x, check "
             "for a summed instead of averaged loss, and scale the inputs.",
         )
@@ -187,21 +192,20 @@ def _diagnose(
     if final > first * 1.5:
         return (
             "diverged",
-            f"loss diverged: {first:.3g} -> {final:.3g} (peak {peak:.3g}) in {n} steps "
-            f"at lr {lr:g}",
+            f"loss diverged: {first:.3g} -> {final:.3g} (peak {peak:.3g}) in {n} steps at {setup}",
             "Lower the learning rate (10x), or check the gradient sign.",
         )
     if peak > first * 10:
         return (
             "diverged",
             f"loss unstable: {first:.3g} spiked to {peak:.3g} and ended at {final:.3g} after "
-            f"{n} steps at lr {lr:g}",
+            f"{n} steps at {setup}",
             "The learning rate is too high for this model: lower it (10x).",
         )
     if final >= first * stall:
         return (
             "stalled",
-            f"loss did not move: {first:.3g} -> {final:.3g} in {n} steps at lr {lr:g}",
+            f"loss did not move: {first:.3g} -> {final:.3g} in {n} steps at {setup}",
             "Nothing learns: the learning rate may be zero or tiny, parameters frozen or a "
             "layer detached from the graph.",
         )
@@ -211,7 +215,7 @@ def _diagnose(
             "plateaued",
             f"loss fell {first:.3g} -> {final:.3g} and then plateaued: over the last "
             f"{len(tail)} of {n} steps it went {tail[0]:.3g} -> {final:.3g}, far above "
-            f"{target:.2g} (lr {lr:g})",
+            f"{target:.2g} ({setup})",
             "The loss has a floor this model cannot get below: outputs squashed before the "
             "loss (softmax applied twice, cross-entropy on probabilities, a sigmoid/tanh on "
             "the output layer), a loss that does not match the task, or a batch that "
@@ -219,7 +223,7 @@ def _diagnose(
         )
     return (
         "crawled",
-        f"loss fell {first:.3g} -> {final:.3g} in {n} steps but not below {target:.2g} (lr {lr:g})",
+        f"loss fell {first:.3g} -> {final:.3g} in {n} steps but not below {target:.2g} ({setup})",
         "Learning is too slow to memorize a few samples: raise the learning rate, or the "
         "model is too small or too constrained (saturated units, a bottleneck layer).",
     )

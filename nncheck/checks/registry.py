@@ -26,7 +26,24 @@ from nncheck.results import STAGES, CheckOutcome
 #   engine      - a model engine could be built
 #   trainable   - data.integrity did not fail (the data can be fed to a model)
 #   second_annotation - the recipe names a second annotation column
-REQUIREMENTS = ("labels", "regression", "engine", "trainable", "second_annotation", "images")
+#   user_optimizer / user_scheduler / user_step - the audit was given the user's own one
+#   pipeline      - a split is the user's torch Dataset (or DataLoader), readable by index
+#   pipeline_test - the test split is (not a fraction nncheck cut from train)
+#   loader        - the training split is the user's DataLoader
+REQUIREMENTS = (
+    "labels",
+    "regression",
+    "engine",
+    "trainable",
+    "second_annotation",
+    "images",
+    "user_optimizer",
+    "user_scheduler",
+    "user_step",
+    "pipeline",
+    "pipeline_test",
+    "loader",
+)
 
 
 @dataclass(frozen=True)
@@ -206,6 +223,10 @@ SPEC_ORDER = [
     "data.label_errors",
     "data.class_balance",
     "data.features",
+    "data.pipeline_targets",
+    "data.test_augmentation",
+    "data.loader_batches",
+    "data.worker_seeds",
     "skeleton.determinism",
     "skeleton.init_loss",
     "skeleton.output_bias",
@@ -214,6 +235,9 @@ SPEC_ORDER = [
     "skeleton.batch_independence",
     "skeleton.input_independent",
     "skeleton.dumb_baseline",
+    "skeleton.optimizer_params",
+    "skeleton.lr_schedule",
+    "skeleton.grad_accumulation",
     "overfit.one_batch",
     "overfit.loss_decreases",
     "evaluate.full_test_set",

@@ -34,11 +34,42 @@ def unmet_requirement(spec: CheckSpec, ctx: Context) -> str | None:
             return "the recipe names no data.second_annotation"
         if need == "engine" and ctx.engine_config is None:
             return ctx.engine_problem or "no model engine could be built"
+        if need in _PIECES:
+            cfg = ctx.engine_config
+            if cfg is None or not getattr(cfg, need):
+                return _PIECES[need]
+        if need in ("pipeline", "pipeline_test", "loader"):
+            reason = _pipeline_missing(need, ctx)
+            if reason:
+                return reason
         if need == "trainable":
             problem = ctx.memo("usability_problem", lambda: usability_problem(ds))
             if problem:
                 return f"the data cannot be fed to a model: {problem} (see data.integrity)"
     return None
+
+
+_PIECES = {
+    "user_optimizer": "the audit uses nncheck's builtin optimizer; give your own "
+    '(optimizer=, or train.optimizer: "module:function") to check it',
+    "user_scheduler": "the audit was given no LR scheduler (scheduler=, or train.scheduler)",
+    "user_step": "the audit uses nncheck's own train step; give yours (step=, or train.step) "
+    "to check it",
+}
+
+
+def _pipeline_missing(need: str, ctx: Context) -> str | None:
+    pipe = ctx.pipeline
+    if pipe is None:
+        return "the data are arrays or files, not a torch Dataset or DataLoader of yours"
+    if need == "loader":
+        return None if pipe.train.loader is not None else "the training data is no DataLoader"
+    if need == "pipeline_test":
+        if pipe.test is None:
+            return "the test split was cut from the training data by nncheck, not given"
+        return None if pipe.readable("test") else "the test split is no torch Dataset"
+    readable = pipe.readable("train") or pipe.readable("test")
+    return None if readable else "neither split is a torch Dataset read by index"
 
 
 def run_checks(

@@ -88,8 +88,16 @@ def init_loss(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     x, y = ctx.sample_batch(int(t["batch_size"]))
     loss = float(engine.loss(x, y))
     out = np.asarray(engine.forward(x), dtype=np.float64)
-    expected, what = expected_init_loss(cfg, y)
-    per_sample = per_sample_loss(out, y, cfg.loss, cfg.task)
+    if cfg.user_loss:
+        # The user's loss (label smoothing, class weights ...) of the best constant
+        # prediction, computed by the engine that holds it.
+        expected, what = user_expected_init_loss(engine, cfg, y)
+        per_sample = np.asarray(engine.output_losses(out, y), dtype=np.float64)
+        from_outputs = float(engine.output_loss(out, y))
+    else:
+        expected, what = expected_init_loss(cfg, y)
+        per_sample = per_sample_loss(out, y, cfg.loss, cfg.task)
+        from_outputs = float(np.mean(per_sample))
     se = standard_error(per_sample, len(ctx.dataset.train))
     ref, ref_name = reference_scale(cfg, expected, float(t["min_ce_scale"]))
     warn_tol = float(t["warn_rel"]) * ref + float(t["z"]) * se
@@ -101,7 +109,7 @@ def init_loss(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         "standard_error": se,
         "reference_scale": ref,
         "tolerance": warn_tol,
-        "loss_from_outputs": float(np.mean(per_sample)),
+        "loss_from_outputs": from_outputs,
     }
     if not math.isfinite(loss):
         return result(
@@ -165,7 +173,7 @@ def init_loss(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         )
 
     # A zero bias on imbalanced classes: fine by this check's arithmetic, costly in practice.
-    if cfg.output_bias == "zero" and cfg.loss == "cross_entropy":
+    if cfg.output_bias == "zero" and cfg.loss == "cross_entropy" and not cfg.user_loss:
         prior_cfg = _with_prior_bias(cfg, y)
         if prior_cfg is not None:
             with_prior, _ = expected_init_loss(prior_cfg, y)
@@ -216,6 +224,24 @@ def expected_init_loss(cfg: EngineConfig, y: np.ndarray) -> tuple[float, str]:
     per_sample = (1.0 - 2.0 * bias[labels] + np.sum(bias**2)) / k
     what = "prior bias" if use_prior else "zero bias"
     return float(np.mean(per_sample)), f"MSE on one-hot targets, {k} outputs, {what}"
+
+
+def user_expected_init_loss(engine: Any, cfg: EngineConfig, y: np.ndarray) -> tuple[float, str]:
+    """The user's loss of the constant prediction a net outputs at init: the class
+    log-priors as logits (or zeros with a zero bias), the train target mean (or 0)."""
+    prior = np.asarray(cfg.prior, dtype=np.float64)
+    use_prior = cfg.output_bias == "prior" and prior.size > 0
+    n = len(y)
+    if cfg.task == "regression":
+        value = prior[0] if use_prior else 0.0
+        const = np.full((n, 1), value, dtype=np.float32)
+        basis = "the train target mean" if use_prior else "a zero prediction"
+    else:
+        k = cfg.n_outputs
+        logits = np.log(np.clip(prior / prior.sum(), 1e-6, None)) if use_prior else np.zeros(k)
+        const = np.broadcast_to(logits.astype(np.float32), (n, k)).copy()
+        basis = "the class log-priors as logits" if use_prior else "zero logits"
+    return float(engine.output_loss(const, y)), f"your loss {cfg.user_loss} of {basis}"
 
 
 def reference_scale(

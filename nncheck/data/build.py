@@ -38,6 +38,7 @@ def load_dataset(data: DataSection, seed: int) -> Dataset:
     Raises ``DataError`` (naming the file) when the data cannot be read or used.
     """
     notes: list[str] = []
+    assert data.train is not None  # a data factory is read by nncheck.data.python_data
     train = load_source(data.train, data.target, data.second_annotation)
     notes.extend(train.notes)
     test: RawSplit | None = None
@@ -47,6 +48,18 @@ def load_dataset(data: DataSection, seed: int) -> Dataset:
             test_target = train.target  # the same guessed column, not a second guess
         test = load_source(data.test, test_target, data.second_annotation)
         notes.extend(f"test: {n}" for n in test.notes)
+    return assemble_dataset(train, test, data, seed, notes)
+
+
+def assemble_dataset(
+    train: RawSplit, test: RawSplit | None, data: DataSection, seed: int, notes: list[str]
+) -> Dataset:
+    """Encode, split and normalize splits as read (from files, or from the user's Python
+    objects): the one place that decides task, classes, the test fraction and scaling.
+
+    ``test`` None cuts the recipe's test fraction from train.
+    """
+    if test is not None:
         test = _align_test(train, test, notes)
 
     y_all = train.y_raw if test is None else _concat(train.y_raw, test.y_raw)
@@ -108,7 +121,7 @@ def load_dataset(data: DataSection, seed: int) -> Dataset:
         y2_te = y2_enc[n_train:] if y2_enc is not None else None
         src_tr, src_te = train.source, test.source
 
-    xn_tr, xn_te, _ = normalize(x_tr, x_te, data.normalize, train.is_image)
+    xn_tr, xn_te, _ = normalize(x_tr, x_te, data.normalize or "none", train.is_image)
     return Dataset(
         train=Split(xn_tr, y_tr, x_tr, yraw_tr, src_tr, tr_idx, y2_tr),
         test=Split(xn_te, y_te, x_te, yraw_te, src_te, te_idx, y2_te),
@@ -117,7 +130,7 @@ def load_dataset(data: DataSection, seed: int) -> Dataset:
         classes=classes,
         input_shape=tuple(int(s) for s in train.x.shape[1:]),
         feature_names=train.feature_names,
-        normalize=data.normalize,
+        normalize=data.normalize or "none",
         is_image=train.is_image,
         notes=tuple(notes),
         classes_declared=data.classes is not None,

@@ -199,6 +199,14 @@ def read_parquet(path: str, target: str | int | None = None, second: str | None 
     return _from_frame(df, path, target, second, csv_lines=False)
 
 
+def read_frame(
+    df: Any, label: str, target: str | int | None = None, second: str | None = None
+) -> RawSplit:
+    """A pandas DataFrame the user passes in (``nncheck.audit`` or a data factory), read
+    like a CSV file; ``label`` names it in messages. The caller's frame is not modified."""
+    return _from_frame(df.copy(deep=False), label, target, second, csv_lines=False)
+
+
 def _from_frame(
     df: Any, path: str, target: str | int | None, second: str | None, csv_lines: bool
 ) -> RawSplit:

@@ -12,8 +12,10 @@ from collections.abc import Callable
 import numpy as np
 
 from nncheck.data.dataset import Dataset
+from nncheck.data.pipeline import BatchFormat
 from nncheck.engines.base import Engine, EngineConfig
 from nncheck.errors import UsageError
+from nncheck.objects import UserObjects
 from nncheck.recipe.schema import Recipe
 
 EngineFactory = Callable[[EngineConfig, int], Engine]
@@ -31,8 +33,17 @@ _MODELS_ALIVE = 3
 PREDICT_ROWS = 4096
 
 
-def engine_config(recipe: Recipe, dataset: Dataset) -> EngineConfig:
+def engine_config(
+    recipe: Recipe,
+    dataset: Dataset,
+    objects: UserObjects | None = None,
+    batch: BatchFormat | None = None,
+) -> EngineConfig:
     """The model the recipe describes, sized and biased for this data.
+
+    With the user's own loss, ``loss`` keeps naming what the outputs are (logits for
+    classification, predictions for regression), which is what every check needs to turn
+    outputs into probabilities; ``user_loss`` names the loss that is actually minimized.
 
     Raises ``UsageError`` (exit 2) for a model that cannot fit this data: a loss the task
     has no targets for, or a numpy MLP too large to hold in memory.
@@ -44,7 +55,8 @@ def engine_config(recipe: Recipe, dataset: Dataset) -> EngineConfig:
             f"model.loss: cross_entropy needs class labels, but the task is regression"
             f" ({how}); use loss: mse, or task: classification if the target holds classes"
         )
-    loss = model.loss or ("cross_entropy" if dataset.task == "classification" else "mse")
+    builtin = train.loss if train.loss in ("cross_entropy", "mse") else None
+    loss = model.loss or builtin or ("cross_entropy" if dataset.task == "classification" else "mse")
     if model.engine == "numpy":
         check_model_memory(
             dataset.n_features,
@@ -53,6 +65,7 @@ def engine_config(recipe: Recipe, dataset: Dataset) -> EngineConfig:
             train.optimizer,
             min(len(dataset.train) + len(dataset.test), PREDICT_ROWS),
         )
+    names = objects.names if objects is not None else {}
     return EngineConfig(
         input_shape=tuple(dataset.input_shape),
         n_outputs=dataset.n_outputs,
@@ -68,11 +81,21 @@ def engine_config(recipe: Recipe, dataset: Dataset) -> EngineConfig:
         batch_size=train.batch_size,
         steps=train.steps,
         prior=output_prior(dataset),
+        user_loss=names.get("train.loss", "") if objects is not None and objects.loss else "",
+        user_optimizer=names.get("train.optimizer", "")
+        if objects is not None and objects.optimizer
+        else "",
+        user_scheduler=names.get("train.scheduler", "")
+        if objects is not None and objects.scheduler
+        else "",
+        user_step=names.get("train.step", "") if objects is not None and objects.step else "",
         extra={
             "factory": model.factory,
             "kwargs": dict(model.kwargs),
             "device": model.device,
             "recipe_dir": recipe.base_dir,
+            "objects": objects,
+            "batch": batch,
         },
     )
 
@@ -122,7 +145,7 @@ def output_prior(dataset: Dataset) -> tuple[float, ...]:
     return (float(finite.astype(np.float64).mean()),) if finite.size else ()
 
 
-def engine_factory(recipe: Recipe) -> EngineFactory:
+def engine_factory(recipe: Recipe, objects: UserObjects | None = None) -> EngineFactory:
     """The constructor for the recipe's engine; a missing optional dependency is exit 2."""
     if recipe.model.engine == "numpy":
         from nncheck.engines.numpy_mlp import NumpyMLP
@@ -138,5 +161,6 @@ def engine_factory(recipe: Recipe) -> EngineFactory:
 
     # Import the user's module now: a missing module or an import error in it is exit 2
     # before any check runs (each engine resolves it again, from the import cache).
-    resolve_factory(recipe.model.factory, recipe.base_dir)
+    if objects is None or objects.model is None:
+        resolve_factory(recipe.model.factory, recipe.base_dir)
     return TorchEngine

@@ -48,7 +48,14 @@ class EngineConfig:
     # Output-bias prior: class frequencies (classification, length n_outputs) or the
     # target mean (regression, length 1), both measured on the training split.
     prior: tuple[float, ...] = ()
-    # Engine-specific extras (torch: factory, kwargs, device).
+    # The user's own pieces this run uses, by name ("" = nncheck's builtin): checks judge
+    # them (the expected init loss under the user's loss, the optimizer's parameters, the
+    # schedule, the step) and skip with a reason when there is none.
+    user_loss: str = ""
+    user_optimizer: str = ""
+    user_scheduler: str = ""
+    user_step: str = ""
+    # Engine-specific extras (torch: factory, kwargs, device, the user's objects).
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -31,6 +31,11 @@ _UNION_EXPECTATIONS = {
     "data.second_annotation": "a column name",
     "name": "a string",
     "model.factory": 'a string "module:function"',
+    "data.factory": 'a string "module:function" returning (train, test)',
+    "data.input_key": "the input key of dict batches",
+    "train.loss": 'cross_entropy, mse, or "module:name"',
+    "train.scheduler": 'a string "module:function"',
+    "train.step": 'a string "module:function"',
     "report.dir": "a directory path",
 }
 _UNION_MODELS: dict[str, type[BaseModel]] = {
@@ -132,7 +137,8 @@ def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
         msg = msg[len("Value error, ") :]
     value = _lookup(raw, loc)
     got = "" if isinstance(value, (dict, list)) else f"; got {shown(value, 60)}"
-    return f"{path}: {msg[0].lower() + msg[1:]}{got}"
+    said = msg[0].lower() + msg[1:]
+    return f"{path}: {said}{got}" if path else f"{msg}{got}"
 
 
 def _display_path(loc: tuple[Any, ...]) -> str:
@@ -179,8 +185,9 @@ def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
 
 def _resolve_paths(recipe: Recipe, base: Path) -> None:
     data = recipe.data
-    data.train = _resolve_source(data.train, base, "data.train")
-    if not hasattr(data.test, "fraction"):
+    if data.train is not None:
+        data.train = _resolve_source(data.train, base, "data.train")
+    if data.train is not None and not hasattr(data.test, "fraction"):
         data.test = _resolve_source(data.test, base, "data.test")  # type: ignore[arg-type]
     report_dir = recipe.report.dir
     if report_dir and "\0" in report_dir:

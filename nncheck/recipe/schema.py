@@ -71,13 +71,43 @@ Source = Union[str, PairSource]
 
 
 class DataSection(_Strict):
-    train: Source
+    # A data file, or `factory: "module:function"` returning (train, test) as Python
+    # objects (numpy (x, y), a pandas DataFrame, a torch Dataset or DataLoader).
+    train: Union[Source, None] = None
+    factory: Union[str, None] = None
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    # A column (csv/parquet, DataFrame), an array key (npz), a column index (npy), or the
+    # target key of dict batches.
     target: Union[str, Int, None] = None
+    # The input key of dict batches (a Dataset whose items are {"image": ..., "label": ...}).
+    input_key: Union[str, None] = None
     test: Union[FractionSplit, str, PairSource] = Field(default_factory=FractionSplit)
     task: Literal["classification", "regression", None] = None
-    normalize: Literal["none", "standardize", "minmax", "scale255"] = "standardize"
+    # None: standardize a data file; leave the user's own pipeline's output as it is.
+    normalize: Literal["none", "standardize", "minmax", "scale255", None] = None
     second_annotation: Union[str, None] = None
     classes: Union[Int, list[ClassName], None] = None
+    # Items of a Python data source the data checks read at most (a seeded sample, said in
+    # the report); the default keeps MNIST-sized data whole.
+    max_samples: Int = Field(60_000, ge=1)
+
+    @model_validator(mode="after")
+    def _one_source(self, info: Any) -> DataSection:
+        if self.train is None and self.factory is None:
+            raise ValueError(
+                'needs train (a data file) or factory ("module:function" returning '
+                "(train, test))"
+            )
+        if self.train is not None and self.factory is not None:
+            raise ValueError("takes train (a file) or factory, not both")
+        if self.factory is not None and not isinstance(self.test, FractionSplit):
+            raise ValueError("data.test: with data.factory the factory returns the test split")
+        if self.factory is None and (self.kwargs or self.input_key) and not _from_python(info):
+            extra = "kwargs" if self.kwargs else "input_key"
+            raise ValueError(f"data.{extra} is for data.factory; this recipe reads a file")
+        if self.normalize is None:
+            self.normalize = "none" if self.factory is not None else "standardize"
+        return self
 
     @field_validator("classes")
     @classmethod
@@ -126,11 +156,51 @@ class ModelSection(_Strict):
         return self
 
 
+BUILTIN_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
+BUILTIN_LOSSES = ("cross_entropy", "mse")
+
+
 class TrainSection(_Strict):
-    optimizer: Literal["sgd", "momentum", "rmsprop", "adam"] = "adam"
+    # A builtin name (with `lr`), or "module:function": optimizer(model) -> Optimizer.
+    optimizer: str = "adam"
     lr: Float = Field(1e-3, ge=0.0)
     batch_size: Int = Field(32, ge=1)
     steps: Int = Field(500, ge=1, le=MAX_STEPS)
+    # The user's own pieces (torch engine), each "module:name" found like model.factory:
+    # a loss (a builtin name, a callable(outputs, targets), or an nn.Module class built
+    # with loss_kwargs), scheduler(optimizer) -> LR scheduler, and
+    # step(model, batch, optimizer, loss) -> loss.
+    loss: Union[str, None] = None
+    loss_kwargs: dict[str, Any] = Field(default_factory=dict)
+    scheduler: Union[str, None] = None
+    step: Union[str, None] = None
+
+    @field_validator("optimizer", "loss", "scheduler", "step")
+    @classmethod
+    def _builtin_or_user_code(cls, v: Any, info: Any) -> Any:
+        known = {"optimizer": BUILTIN_OPTIMIZERS, "loss": BUILTIN_LOSSES}
+        builtins = known.get(info.field_name, ())
+        if v is None or v in builtins or ":" in v or _from_python(info):
+            return v
+        names = ", ".join(repr(b) for b in builtins)
+        expected = f'{names}, or "module:function"' if names else '"module:function"'
+        raise ValueError(f"expected {expected}")
+
+    @property
+    def user_pieces(self) -> list[str]:
+        """The keys naming the user's own code (they need the torch engine)."""
+        names = [f"train.{k}" for k in ("loss", "scheduler", "step") if getattr(self, k)]
+        if self.loss in BUILTIN_LOSSES:
+            names.remove("train.loss")
+        if self.optimizer not in BUILTIN_OPTIMIZERS:
+            names.insert(0, "train.optimizer")
+        return names
+
+
+def _from_python(info: Any) -> bool:
+    """True while ``nncheck.audit`` validates a recipe whose pieces are Python objects (their
+    fields then hold a description of the object, not a "module:name" string)."""
+    return bool(info.context and info.context.get("python_objects"))
 
 
 class ReportSection(_Strict):
@@ -151,7 +221,32 @@ class Recipe(_Strict):
     # The recipe file's folder (set by load.py): what resolves against it at run time,
     # such as the torch engine's factory module.
     _base_dir: Union[str, None] = PrivateAttr(default=None)
+    # The user's pieces as Python objects (set by nncheck.audit; None for a recipe file,
+    # whose "module:name" strings are resolved when the run starts).
+    _objects: Any = PrivateAttr(default=None)
 
     @property
     def base_dir(self) -> Union[str, None]:
         return self._base_dir
+
+    @property
+    def objects(self) -> Any:
+        return self._objects
+
+    @model_validator(mode="after")
+    def _pieces_need_torch(self) -> Recipe:
+        pieces = self.train.user_pieces
+        if pieces and self.model.engine != "torch":
+            raise ValueError(
+                f"{pieces[0]}: the user's own training code runs on model.engine: torch "
+                f"(this recipe uses {self.model.engine})"
+            )
+        if self.train.loss in BUILTIN_LOSSES and self.model.loss not in (None, self.train.loss):
+            raise ValueError(
+                f"train.loss {self.train.loss} and model.loss {self.model.loss} disagree; "
+                "set the loss once"
+            )
+        builtin_loss = self.train.loss is None or self.train.loss in BUILTIN_LOSSES
+        if self.train.loss_kwargs and builtin_loss:
+            raise ValueError('train.loss_kwargs: needs train.loss: "module:LossClass"')
+        return self

@@ -1,12 +1,11 @@
-"""The torch engine: the user's own ``torch.nn.Module`` behind the ``Engine`` protocol.
+"""``TorchEngine``: the user's own ``torch.nn.Module`` behind the ``Engine`` protocol.
 
 ``model.engine: torch`` with ``factory: "mypkg.models:build"`` makes nncheck audit a real
-model. The factory is imported from the recipe's folder or the Python path and called as
-``build(input_shape, n_outputs, **kwargs)``; it returns a module mapping a float32 batch
-``(N, *input_shape)`` to logits (or predictions for regression). Every check runs on it
-through the same small interface as the numpy engine, so no check knows which engine it
-has. The file reads top to bottom: finding the factory (and explaining why it cannot be
-found), seeding, then ``TorchEngine``.
+model. The factory is imported from the recipe's folder or the Python path
+(``user_code.py``) and called as ``build(input_shape, n_outputs, **kwargs)``; it returns a
+module mapping a float32 batch ``(N, *input_shape)`` to logits (or predictions for
+regression). Every check runs on it through the same small interface as the numpy engine,
+so no check knows which engine it has.
 
 What the engine decides, and why:
 
@@ -23,16 +22,16 @@ What the engine decides, and why:
   are restored afterwards; dropout masks fixed for the whole block so loss and gradients
   still agree). ``mixes_batch_in_train`` says when train mode mixes the samples of a batch
   (BatchNorm), so a report can say that batch independence was judged in eval mode.
-- **Randomness.** Construction runs the factory under ``torch.manual_seed(seed)`` (and seeded
-  ``numpy.random``/``random`` for factories that use them); batch order comes from a
-  ``torch.Generator`` seeded by ``train``'s seed; torch's global generator is re-seeded
-  before every training step from (seed, step), so dropout and any ``torch.rand*`` in the
-  forward pass are reproducible. The global generator state is restored after each call,
-  so nncheck leaves no trace in the process. Randomness drawn elsewhere (an unseeded
-  ``numpy.random.default_rng()``, the clock) is the user's bug, and the determinism check
-  sees it. Deterministic algorithms are requested with ``warn_only=True``; warnings a
-  model raises while it is probed (non-deterministic ops among them) are kept in
-  ``engine.warnings``.
+- **Randomness** (``seeding.py``). Construction runs the factory under
+  ``torch.manual_seed(seed)`` (and seeded ``numpy.random``/``random`` for factories that use
+  them); batch order comes from a ``torch.Generator`` seeded by ``train``'s seed; torch's
+  global generator is re-seeded before every training step from (seed, step), so dropout
+  and any ``torch.rand*`` in the forward pass are reproducible. The global generator state
+  is restored after each call, so nncheck leaves no trace in the process. Randomness drawn
+  elsewhere (an unseeded ``numpy.random.default_rng()``, the clock) is the user's bug, and
+  the determinism check sees it. Deterministic algorithms are requested with
+  ``warn_only=True``; warnings a model raises while it is probed (non-deterministic ops
+  among them) are kept in ``engine.warnings``.
 - **Output bias.** The last ``nn.Linear`` that runs with ``out_features == n_outputs`` gets
   the configured output bias (class log-priors / frequencies / target mean, or zeros), like
   the numpy engine; when there is none, ``output_bias_problem`` says why.
@@ -49,43 +48,46 @@ is in their code.
 from __future__ import annotations
 
 import copy
-import difflib
-import importlib
-import os
-import random
-import sys
-import sysconfig
-import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType, TracebackType
 from typing import Any
 
 import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
 
-# cuBLAS needs this before the first CUDA call to run deterministically (harmless on CPU).
-os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402, N812
-
-from nncheck.engines.base import (  # noqa: E402
+from nncheck.engines.base import (
     EngineConfig,
     Gradients,
     LayerActivation,
     StepCallback,
     TrainCurve,
 )
-from nncheck.errors import UsageError  # noqa: E402
+from nncheck.engines.torch_engine import pieces
+from nncheck.engines.torch_engine.recording import Recorder, is_activation
+from nncheck.engines.torch_engine.seeding import (
+    SALT_EVAL,
+    SALT_PROBE,
+    SALT_STEP,
+    SALT_TRAIN,
+    GlobalRNG,
+    all_seeded,
+    mix,
+    pick_device,
+    request_determinism,
+)
+from nncheck.engines.torch_engine.user_code import (
+    call_user,
+    describe_exc,
+    on_path,
+    resolve_factory,
+    user_traceback,
+)
+from nncheck.errors import UsageError
 
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
-_ACTIVATION_KINDS = {"ReLU": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid"}
-_MASK64 = (1 << 64) - 1
-# Salts that keep the seeds of different uses of the engine's seed apart.
-_SALT_STEP, _SALT_TRAIN, _SALT_EVAL, _SALT_PROBE = 1, 2, 3, 4
 _PROBE_BATCH = 2  # BatchNorm needs more than one sample per channel in train mode
 # A training step below this many multiply-adds (Linear and Conv layers, forward, one batch)
 # runs on one CPU thread: intra-op threads cannot speed up such small tensors, and on a busy
@@ -93,321 +95,10 @@ _PROBE_BATCH = 2  # BatchNorm needs more than one sample per channel in train mo
 _SMALL_STEP_MACS = 10_000_000
 
 
-# --------------------------------------------------------------------------------------
-# Finding the factory
-# --------------------------------------------------------------------------------------
-
-
-def resolve_factory(spec: str | None, recipe_dir: str | os.PathLike[str] | None = None):
-    """The callable named by ``"module:function"``, imported from the recipe's folder first,
-    then from the Python path. Every failure is a ``UsageError`` that names the cause."""
-    if not spec or ":" not in spec:
-        raise UsageError(
-            f'model.factory: expected "module:function" (e.g. "models:build"), got {spec!r}'
-        )
-    modname, _, attr = spec.partition(":")
-    modname, attr = modname.strip(), attr.strip()
-    if not modname or not attr:
-        raise UsageError(f'model.factory: expected "module:function", got {spec!r}')
-    module = _import_user_module(modname, recipe_dir, spec)
-    obj: Any = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            names = [n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n))]
-            close = difflib.get_close_matches(part, names, n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            where = getattr(module, "__file__", None) or modname
-            raise UsageError(
-                f"model.factory {spec!r}: module '{modname}' ({where}) has no '{part}'{hint}; "
-                f"it defines: {', '.join(names[:12]) or 'no public callables'}"
-            )
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise UsageError(
-            f"model.factory {spec!r}: '{attr}' is a {type(obj).__name__}, not a function "
-            "build(input_shape, n_outputs, **kwargs) returning a torch.nn.Module"
-        )
-    return obj
-
-
-@contextmanager
-def _on_path(folder: str | None) -> Iterator[None]:
-    """``folder`` first on ``sys.path`` for the duration (imports made lazily by the user's
-    module during ``build`` find their siblings too)."""
-    if not folder:
-        yield
-        return
-    added = folder not in sys.path
-    if added:
-        sys.path.insert(0, folder)
-    try:
-        yield
-    finally:
-        if added and folder in sys.path:
-            sys.path.remove(folder)
-
-
-def _local_file(modname: str, folder: Path) -> Path | None:
-    rel = Path(*modname.split("."))
-    for cand in (folder / rel.with_suffix(".py"), folder / rel / "__init__.py"):
-        if cand.is_file():
-            return cand
-    return None
-
-
-def _forget_stale(modname: str, folder: Path) -> None:
-    """Drop a cached module of the same name imported from another folder (two recipes
-    with their own ``models.py`` in one process), so the recipe's own file is imported."""
-    top = modname.split(".")[0]
-    cached = sys.modules.get(top)
-    if cached is None:
-        return
-    file = getattr(cached, "__file__", None)
-    if file and Path(file).resolve().is_relative_to(folder.resolve()):
-        return
-    for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
-        del sys.modules[name]
-
-
-def _import_user_module(modname: str, recipe_dir: Any, spec: str) -> ModuleType:
-    folder = Path(recipe_dir) if recipe_dir else None
-    local = _local_file(modname, folder) if folder is not None else None
-    if local is not None and folder is not None:
-        _forget_stale(modname, folder)
-    looked = f"{folder} and the Python path" if folder is not None else "the Python path"
-    try:
-        with _on_path(str(folder) if local is not None and folder is not None else None):
-            return importlib.import_module(modname)
-    except ModuleNotFoundError as exc:
-        missing = exc.name or ""
-        if missing and (modname == missing or modname.startswith(missing + ".")):
-            raise UsageError(
-                f"model.factory {spec!r}: cannot find module '{modname}' (looked in {looked}); "
-                "put it beside the recipe or install it"
-            ) from None
-        raise UsageError(
-            f"model.factory {spec!r}: importing '{modname}' failed: {_describe_exc(exc)}"
-            + _user_traceback(exc.__traceback__, folder)
-        ) from None
-    except SyntaxError as exc:
-        where = f'  File "{exc.filename}", line {exc.lineno}\n    {(exc.text or "").rstrip()}'
-        raise UsageError(
-            f"model.factory {spec!r}: '{modname}' has a syntax error: {exc.msg}\n{where}"
-        ) from None
-    except Exception as exc:  # noqa: BLE001 - whatever the user's module raises at import
-        raise UsageError(
-            f"model.factory {spec!r}: importing '{modname}' failed: {_describe_exc(exc)}"
-            + _user_traceback(exc.__traceback__, folder)
-        ) from None
-
-
-def _describe_exc(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _library_dirs() -> tuple[str, ...]:
-    """Folders whose frames are not the user's: nncheck, torch, the standard library and
-    installed packages."""
-    dirs = {str(Path(__file__).resolve().parents[1]), str(Path(torch.__file__).resolve().parent)}
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        path = sysconfig.get_paths().get(key)
-        if path:
-            dirs.add(str(Path(path).resolve()))
-    return tuple(sorted(dirs))
-
-
-def _user_traceback(tb: TracebackType | None, folder: Path | None) -> str:
-    """The frames of a traceback that lie in the user's code, formatted like Python's;
-    empty when the fault is not in the user's code (then no traceback is shown)."""
-    if tb is None:
-        return ""
-    libs = _library_dirs()
-    inside = str(folder.resolve()) if folder is not None else None
-    frames = []
-    for fr in traceback.extract_tb(tb):
-        name = fr.filename
-        if name.startswith("<"):
-            continue
-        resolved = str(Path(name).resolve())
-        if inside and resolved.startswith(inside):
-            frames.append(fr)
-        elif not resolved.startswith(libs):
-            frames.append(fr)
-    if not frames:
-        return ""
-    lines = "".join(traceback.format_list(frames)).rstrip()
-    return "\nin your code (most recent call last):\n" + lines
-
-
-# --------------------------------------------------------------------------------------
-# Seeds and generators
-# --------------------------------------------------------------------------------------
-
-
-def _mix(*parts: int) -> int:
-    """A 63-bit seed from several integers (splitmix64-style), so (seed, step) pairs give
-    unrelated streams."""
-    h = 0x9E3779B97F4A7C15
-    for p in parts:
-        h = ((h ^ (int(p) & _MASK64)) * 0xBF58476D1CE4E5B9) & _MASK64
-        h ^= h >> 31
-    return h & 0x7FFF_FFFF_FFFF_FFFF
-
-
-class _GlobalRNG:
-    """Seeds torch's global generators for a call and puts their state back afterwards.
-
-    Dropout and ``torch.rand*`` without a generator draw from the global generators, so
-    seeding them is what makes those reproducible; restoring them keeps nncheck from
-    changing the random stream of anything else in the process. (``torch.manual_seed``
-    costs ~0.1 ms as it visits every backend; the generators themselves take microseconds.)
-    """
-
-    def __init__(self, device: torch.device) -> None:
-        self.cuda_index = (
-            (device.index if device.index is not None else torch.cuda.current_device())
-            if device.type == "cuda"
-            else None
-        )
-
-    @contextmanager
-    def scope(self) -> Iterator[None]:
-        cpu = torch.default_generator.get_state()
-        cuda = torch.cuda.get_rng_state(self.cuda_index) if self.cuda_index is not None else None
-        try:
-            yield
-        finally:
-            torch.default_generator.set_state(cpu)
-            if cuda is not None:
-                torch.cuda.set_rng_state(cuda, self.cuda_index)
-
-    def seed(self, seed: int) -> None:
-        torch.default_generator.manual_seed(seed)
-        if self.cuda_index is not None:
-            torch.cuda.default_generators[self.cuda_index].manual_seed(seed)
-
-
-@contextmanager
-def _all_seeded(seed: int) -> Iterator[None]:
-    """Every global generator a factory might use, seeded; all restored afterwards."""
-    np_state, py_state = np.random.get_state(), random.getstate()
-    cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        np.random.seed(seed % (2**32))
-        random.seed(seed)
-        try:
-            yield
-        finally:
-            np.random.set_state(np_state)
-            random.setstate(py_state)
-            if cuda_states is not None:
-                torch.cuda.set_rng_state_all(cuda_states)
-
-
-def _pick_device(requested: Any) -> torch.device:
-    name = str(requested or "auto")
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise UsageError(
-                "model.device: cuda, but torch sees no CUDA GPU (torch.cuda.is_available() "
-                "is False); use device: auto or cpu"
-            )
-        return torch.device("cuda")
-    if name == "cpu":
-        return torch.device("cpu")
-    raise UsageError(f"model.device: expected auto, cpu or cuda, got {name!r}")
-
-
 def model_input_shape(input_shape: tuple[int, ...]) -> tuple[int, ...]:
     """The per-sample shape the model receives: 2-D samples (images) get a channel axis."""
     shape = tuple(int(s) for s in input_shape)
     return (1, *shape) if len(shape) == 2 else shape
-
-
-# --------------------------------------------------------------------------------------
-# Activation recording
-# --------------------------------------------------------------------------------------
-
-
-def _is_activation(m: torch.nn.Module) -> bool:
-    return type(m).__module__ == "torch.nn.modules.activation" and not list(m.children())
-
-
-@dataclass
-class _Record:
-    name: str
-    kind: str
-    post: torch.Tensor  # a detached copy, taken when the module returned
-    obj: torch.Tensor  # the module's output object itself, to recognise what consumes it
-    pre: torch.Tensor | None = None
-    merged: bool = False
-
-
-@dataclass
-class _Recorder:
-    """Forward hooks that record, in execution order, every module with parameters of its
-    own and every activation module; an activation that directly consumes a parametrised
-    module's output is merged into that module's entry (pre = its output, post = the
-    activation's), which is the numpy engine's notion of a layer."""
-
-    modules: list[tuple[str, torch.nn.Module]]
-    records: list[_Record] = field(default_factory=list)
-    _pending: dict[int, torch.Tensor] = field(default_factory=dict)
-    _seen: dict[str, int] = field(default_factory=dict)
-
-    @contextmanager
-    def attached(self) -> Iterator[None]:
-        handles = []
-        for name, m in self.modules:
-            if _is_activation(m):
-                handles.append(m.register_forward_pre_hook(self._pre_hook))
-            handles.append(m.register_forward_hook(self._make_hook(name)))
-        try:
-            yield
-        finally:
-            for h in handles:
-                h.remove()
-            self._pending.clear()
-
-    def _pre_hook(self, module: torch.nn.Module, inputs: tuple[Any, ...]) -> None:
-        if inputs and isinstance(inputs[0], torch.Tensor):
-            self._pending[id(module)] = inputs[0].detach().clone()  # before an in-place op
-
-    def _make_hook(self, name: str) -> Callable[..., None]:
-        def hook(module: torch.nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
-            if not isinstance(output, torch.Tensor):
-                return
-            cls = type(module).__name__
-            label = name or "model"
-            count = self._seen.get(label, 0) + 1
-            self._seen[label] = count
-            if count > 1:
-                label = f"{label}#{count}"
-            post = output.detach().clone()
-            if _is_activation(module):
-                kind = _ACTIVATION_KINDS.get(cls, cls)
-                pre = self._pending.pop(id(module), None)
-                prev = self.records[-1] if self.records else None
-                source = inputs[0] if inputs else None
-                if prev is not None and not prev.merged and source is prev.obj:
-                    prev.name = f"{prev.name[:-1]}+{cls})"  # "fc1 (Linear+ReLU)"
-                    prev.kind, prev.pre, prev.post, prev.obj = kind, prev.post, post, output
-                    prev.merged = True
-                    return
-                self.records.append(_Record(f"{label} ({cls})", kind, post, output, pre, True))
-                return
-            self.records.append(_Record(f"{label} ({cls})", cls, post, output))
-
-        return hook
-
-
-# --------------------------------------------------------------------------------------
-# The engine
-# --------------------------------------------------------------------------------------
 
 
 class TorchEngine:
@@ -446,18 +137,34 @@ class TorchEngine:
             raise ValueError(f"unknown loss {config.loss!r}")
         if config.task == "regression" and config.loss != "mse":
             raise ValueError("regression needs loss 'mse'")
-        if config.optimizer not in ("sgd", "momentum", "rmsprop", "adam"):
-            raise ValueError(f"unknown optimizer {config.optimizer!r}")
         extra = config.extra or {}
+        # The user's own pieces (nncheck.objects.UserObjects) and their batch format.
+        self.objects = extra.get("objects")
+        self.batch_format = extra.get("batch")
+        obj = self.objects
+        if (obj is None or obj.optimizer is None) and config.optimizer not in (
+            "sgd",
+            "momentum",
+            "rmsprop",
+            "adam",
+        ):
+            raise ValueError(f"unknown optimizer {config.optimizer!r}")
         self.classification = config.task == "classification"
         self.n_outputs = int(config.n_outputs)
         self.input_shape = tuple(int(s) for s in config.input_shape)
         self.model_input_shape = model_input_shape(self.input_shape)
-        self.device = _pick_device(extra.get("device", "auto"))
+        self.device = pick_device(extra.get("device", "auto"))
         self.factory_spec = extra.get("factory")
         self.recipe_dir = extra.get("recipe_dir")
         self.kwargs = dict(extra.get("kwargs") or {})
-        self._rng = _GlobalRNG(self.device)
+        self._rng = GlobalRNG(self.device)
+        self.user_loss = (
+            pieces.loss_for_dtype(obj.loss, self.tdtype, self.device)
+            if obj is not None and obj.loss is not None
+            else None
+        )
+        self.user_step = obj.step if obj is not None else None
+        self.scheduler: Any = None
         self._mode = "eval"
         self._train_block_seed: int | None = None
         self._eval_calls = 0
@@ -468,13 +175,23 @@ class TorchEngine:
         self.output_layer: str | None = None
         self.macs_per_sample = 0
         self.threads: int | None = None  # CPU intra-op threads for this engine (None: torch's)
-        _request_determinism()
+        request_determinism()
         if _model is not None:  # astype: a copy of an existing model, state loaded by caller
             self.seed = seed
             self._adopt(_model.to(device=self.device, dtype=self.tdtype))
             return
-        self._build = resolve_factory(self.factory_spec, self.recipe_dir)
+        self._build = self._model_factory()
         self.reset(seed)
+
+    def _model_factory(self) -> Any:
+        """The user's factory: a Python callable, a module to copy, or "module:function"."""
+        model = self.objects.model if self.objects is not None else None
+        if isinstance(model, torch.nn.Module):
+            # A module instance: every engine starts from a copy of its weights as given.
+            return lambda input_shape, n_outputs, **kw: copy.deepcopy(model)
+        if model is not None:
+            return model
+        return resolve_factory(self.factory_spec, self.recipe_dir)
 
     # ---- building -------------------------------------------------------------------
 
@@ -499,12 +216,12 @@ class TorchEngine:
         )
         folder = str(self.recipe_dir) if self.recipe_dir else None
         try:
-            with _on_path(folder), _all_seeded(seed):
+            with on_path(folder), all_seeded(seed):
                 model = self._build(shape, k, **self.kwargs)
         except Exception as exc:  # noqa: BLE001 - the user's factory may raise anything
             raise UsageError(
-                f"model.factory: {call} raised {_describe_exc(exc)}"
-                + _user_traceback(exc.__traceback__, Path(folder) if folder else None)
+                f"model.factory: {call} raised {describe_exc(exc)}"
+                + user_traceback(exc.__traceback__, Path(folder) if folder else None)
             ) from None
         if not isinstance(model, torch.nn.Module):
             raise UsageError(
@@ -535,7 +252,7 @@ class TorchEngine:
         self._hook_modules = [
             (n, m)
             for n, m in modules
-            if _is_activation(m) or any(True for _ in m.parameters(recurse=False))
+            if is_activation(m) or any(True for _ in m.parameters(recurse=False))
         ]
         self._write_notes()
 
@@ -571,9 +288,23 @@ class TorchEngine:
         self.notes = notes
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        """The recipe's optimizer with the numpy engine's hyperparameters (PyTorch's
-        defaults: momentum 0.9; RMSprop alpha 0.99, eps 1e-8; Adam betas 0.9/0.999, eps
-        1e-8), over every parameter (frozen ones receive no gradient and stay put)."""
+        """The user's optimizer (and scheduler) when given; else the recipe's builtin with
+        the numpy engine's hyperparameters (PyTorch's defaults: momentum 0.9; RMSprop alpha
+        0.99, eps 1e-8; Adam betas 0.9/0.999, eps 1e-8), over every parameter (frozen ones
+        receive no gradient and stay put)."""
+        obj, folder = self.objects, self.recipe_dir
+        self.scheduler = None
+        if obj is not None and obj.optimizer is not None:
+            name = obj.names.get("train.optimizer", "optimizer")
+            opt = pieces.make_optimizer(obj.optimizer, self.model, name, folder)
+        else:
+            opt = self._builtin_optimizer()
+        if obj is not None and obj.scheduler is not None:
+            name = obj.names.get("train.scheduler", "scheduler")
+            self.scheduler = pieces.make_scheduler(obj.scheduler, opt, name, folder)
+        return opt
+
+    def _builtin_optimizer(self) -> torch.optim.Optimizer:
         params = list(self.model.parameters())
         lr, name = float(self.config.lr), self.config.optimizer
         if not params:
@@ -592,7 +323,7 @@ class TorchEngine:
         ops), the execution order of ``nn.Linear`` layers and the multiply-adds per sample
         (which decide ``threads``). Leaves no trace in the model.
         """
-        gen = torch.Generator().manual_seed(_mix(self.seed, _SALT_PROBE))
+        gen = torch.Generator().manual_seed(mix(self.seed, SALT_PROBE))
         x = torch.randn((_PROBE_BATCH, *self.model_input_shape), generator=gen, dtype=self.tdtype)
         x = x.to(self.device)
         order: list[tuple[str, torch.nn.Linear]] = []
@@ -621,7 +352,7 @@ class TorchEngine:
         try:
             with warnings.catch_warnings(record=True) as caught, self._rng.scope():
                 warnings.simplefilter("always")
-                self._rng.seed(_mix(self.seed, _SALT_PROBE))
+                self._rng.seed(mix(self.seed, SALT_PROBE))
                 with torch.no_grad():
                     out = self._run_user_forward(x, training=False)
                 self._check_output(out, _PROBE_BATCH)
@@ -629,6 +360,8 @@ class TorchEngine:
                 self.macs_per_sample = macs[0]
                 out = self._run_user_forward(x, training=True)
                 self._check_output(out, _PROBE_BATCH)
+                if self.user_loss is not None:  # the user's loss must give a scalar
+                    out = self._mean_loss(out, self._probe_targets(gen))
                 if out.requires_grad:
                     out.float().sum().backward()
         finally:
@@ -675,7 +408,7 @@ class TorchEngine:
             raise UsageError(
                 f"the model's forward pass failed on a batch of shape {tuple(x.shape)} "
                 f"({str(self.tdtype).replace('torch.', '')}, {mode} mode): "
-                f"{_describe_exc(exc)}" + _user_traceback(exc.__traceback__, folder)
+                f"{describe_exc(exc)}" + user_traceback(exc.__traceback__, folder)
             ) from None
 
     def _check_output(self, out: Any, n: int) -> None:
@@ -779,9 +512,43 @@ class TorchEngine:
         t = torch.from_numpy(a)
         return t.to(self.device) if self.device.type != "cpu" else t
 
+    def _probe_targets(self, gen: torch.Generator) -> torch.Tensor:
+        if self.classification:
+            y = torch.randint(0, self.n_outputs, (_PROBE_BATCH,), generator=gen)
+        else:
+            y = torch.randn(_PROBE_BATCH, generator=gen, dtype=self.tdtype)
+        return y.to(self.device)
+
+    @property
+    def loss_name(self) -> str:
+        """The loss as the report names it: the user's, or the builtin's."""
+        if self.user_loss is None:
+            return str(self.config.loss)
+        return self.objects.names.get("train.loss", type(self.user_loss).__name__)
+
+    def _user_loss_value(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The user's loss of a batch, given targets as their pipeline yields them."""
+        what = f"train.loss {self.loss_name}(outputs, targets)"
+        target = pieces.user_targets(self.batch_format, y)
+        value = call_user(self.user_loss, out, target, what=what, folder=self.recipe_dir)
+        return pieces.as_loss(value, what)
+
     def _per_sample_loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """(n,) losses: softmax cross-entropy, or MSE averaged over outputs (one-hot targets
-        for classification), exactly the numpy engine's definitions."""
+        """(n,) losses: the user's loss per sample, or softmax cross-entropy, or MSE
+        averaged over outputs (one-hot targets for classification), exactly the numpy
+        engine's definitions."""
+        if self.user_loss is not None:
+            what = f"train.loss {self.loss_name}(outputs, targets)"
+            target = pieces.user_targets(self.batch_format, y)
+            return call_user(
+                pieces.per_sample,
+                self.user_loss,
+                out,
+                target,
+                what,
+                what=what,
+                folder=self.recipe_dir,
+            )
         if self.config.loss == "cross_entropy":
             return F.cross_entropy(out, y, reduction="none")
         if self.classification:
@@ -791,7 +558,10 @@ class TorchEngine:
         return (out - target).square().mean(dim=1)
 
     def _mean_loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The batch mean of ``_per_sample_loss`` (one fused op for cross-entropy)."""
+        """The batch loss: the user's loss as they reduce it, else the batch mean of
+        ``_per_sample_loss`` (one fused op for cross-entropy)."""
+        if self.user_loss is not None:
+            return self._user_loss_value(out, y)
         if self.config.loss == "cross_entropy":
             return F.cross_entropy(out, y)
         return self._per_sample_loss(out, y).mean()
@@ -828,7 +598,7 @@ class TorchEngine:
                             b.copy_(saved)
                 return
             self._eval_calls += 1
-            self._rng.seed(_mix(self.seed, _SALT_EVAL, self._eval_calls))
+            self._rng.seed(mix(self.seed, SALT_EVAL, self._eval_calls))
             self._set_training(False)
             yield
 
@@ -849,7 +619,7 @@ class TorchEngine:
         statistics restored after each call). Training steps are unaffected."""
         previous, prev_seed = self._mode, self._train_block_seed
         self._mode = "train"
-        self._train_block_seed = _mix(self.seed, _SALT_EVAL, -1)
+        self._train_block_seed = mix(self.seed, SALT_EVAL, -1)
         try:
             yield self
         finally:
@@ -877,7 +647,7 @@ class TorchEngine:
         with torch.no_grad(), self._thread_limit(), self._evaluating():
             if not activations:
                 return self._numpy(self._model_out(xt))
-            rec = _Recorder(self._hook_modules)
+            rec = Recorder(self._hook_modules)
             with rec.attached():
                 out = self._model_out(xt)
         n = xt.shape[0]
@@ -900,7 +670,16 @@ class TorchEngine:
         xt, yt = self._as_input(x), self._as_target(y)
         with torch.no_grad(), self._thread_limit(), self._evaluating():
             # The same reduction as ``gradients`` (bit-identical losses for the same batch).
-            return float(self._reduce(self._per_sample_loss(self._model_out(xt), yt), None))
+            return float(self._batch_loss(self._model_out(xt), yt, None))
+
+    def _batch_loss(
+        self, out: torch.Tensor, yt: torch.Tensor, weights: np.ndarray | None
+    ) -> torch.Tensor:
+        """The loss ``loss`` and ``gradients`` use: weighted per-sample losses, or (no
+        weights) the user's own loss as they reduce it (class weights, label smoothing)."""
+        if weights is None and self.user_loss is not None:
+            return self._user_loss_value(out, yt)
+        return self._reduce(self._per_sample_loss(out, yt), weights)
 
     def gradients(
         self,
@@ -919,7 +698,7 @@ class TorchEngine:
             xt = xt.detach().clone().requires_grad_(True)
         names = list(self.trainable)
         with torch.enable_grad(), self._thread_limit(), self._evaluating():
-            loss = self._reduce(self._per_sample_loss(self._model_out(xt), yt), weights)
+            loss = self._batch_loss(self._model_out(xt), yt, weights)
             targets = [self.trainable[n] for n in names] + ([xt] if inputs else [])
             if loss.requires_grad and targets:
                 grads = torch.autograd.grad(loss, targets, allow_unused=True)
@@ -942,20 +721,59 @@ class TorchEngine:
         the loss is not finite. Returns (loss, correct predictions)."""
         self._set_training(True)
         self._rng.seed(seed)
-        self.optimizer.zero_grad(set_to_none=True)
+        run = self._user_step if self.user_step is not None else self._own_step
         if not self._first_step_done:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                out, value = self._forward_backward(xt, yt)
+                out, value = run(xt, yt)
             self._keep_warnings(caught)
             self._first_step_done = True
         else:
-            out, value = self._forward_backward(xt, yt)
-        correct = int((out.detach().argmax(dim=1) == yt).sum()) if want_correct else 0
+            out, value = run(xt, yt)
+        correct = 0
+        if want_correct and out is not None and out.shape[:1] == yt.shape[:1] and out.ndim == 2:
+            correct = int((out.argmax(dim=1) == yt).sum())
+        if np.isfinite(value):
+            self.n_steps += 1
+            if self.scheduler is not None:
+                pieces.step_scheduler(self.scheduler, value)
+        return value, correct
+
+    def _own_step(self, xt: torch.Tensor, yt: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """nncheck's step: zero the gradients, forward, loss, backward, update (skipped
+        when the loss is not finite)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        out, value = self._forward_backward(xt, yt)
         if np.isfinite(value):
             self.optimizer.step()
-            self.n_steps += 1
-        return value, correct
+        return out.detach(), value
+
+    def _user_step(self, xt: torch.Tensor, yt: torch.Tensor) -> tuple[torch.Tensor | None, float]:
+        """The user's ``step(model, batch, optimizer, loss)`` on a batch shaped like their
+        loader's; nothing is zeroed or updated for it. The model's output is caught by a
+        hook for the batch accuracy."""
+        name = self.objects.names.get("train.step", "step")
+        batch = pieces.make_batch(self.batch_format, xt, pieces.user_targets(self.batch_format, yt))
+        loss = self._loss_callable()
+        with pieces.last_output(self.model) as output:
+            value = call_user(
+                self.user_step,
+                self.model,
+                batch,
+                self.optimizer,
+                loss,
+                what=f"train.step {name}(model, batch, optimizer, loss)",
+                folder=self.recipe_dir,
+            )
+        return output(), pieces.step_value(value, name)
+
+    def _loss_callable(self) -> Any:
+        """The loss handed to the user's step: theirs, or the builtin one as a callable."""
+        if self.user_loss is not None:
+            return self.user_loss
+        if self.config.loss == "cross_entropy":
+            return F.cross_entropy
+        return lambda out, y: self._per_sample_loss(out, y.reshape(-1)).mean()
 
     def _forward_backward(self, xt: torch.Tensor, yt: torch.Tensor) -> tuple[torch.Tensor, float]:
         """Forward, loss and (when the loss is finite) backward into ``.grad``."""
@@ -970,7 +788,7 @@ class TorchEngine:
         """One optimizer update on this batch; returns the loss before the update."""
         xt, yt = self._as_input(x), self._as_target(y)
         with self._thread_limit(), self._rng.scope():
-            return self._step(xt, yt, _mix(self.seed, _SALT_STEP, self.n_steps), False)[0]
+            return self._step(xt, yt, mix(self.seed, SALT_STEP, self.n_steps), False)[0]
 
     def train(
         self,
@@ -1020,9 +838,7 @@ class TorchEngine:
                 if not on_cpu:
                     xb = xb.to(self.device, non_blocking=True)
                     yb = yb.to(self.device, non_blocking=True)
-                loss, correct = self._step(
-                    xb, yb, _mix(seed, _SALT_TRAIN, step), self.classification
-                )
+                loss, correct = self._step(xb, yb, mix(seed, SALT_TRAIN, step), self.classification)
                 curve.steps.append(step)
                 curve.loss.append(loss)
                 if self.classification:
@@ -1056,6 +872,9 @@ class TorchEngine:
         return {
             "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
             "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "scheduler": (
+                copy.deepcopy(self.scheduler.state_dict()) if self.scheduler is not None else None
+            ),
             "n_steps": self.n_steps,
             "seed": self.seed,
         }
@@ -1064,6 +883,8 @@ class TorchEngine:
         """Return exactly to a state taken with ``state()`` (the state stays reusable)."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            self.scheduler.load_state_dict(copy.deepcopy(state["scheduler"]))
         self.n_steps = int(state["n_steps"])
         self.seed = state.get("seed", self.seed)
 
@@ -1080,11 +901,73 @@ class TorchEngine:
         other._first_step_done = self._first_step_done
         return other
 
+    # ---- what only the user's pieces can tell (read by the checks on those pieces) -----
 
-def _request_determinism() -> None:
-    """Deterministic algorithms where torch has them; ops without one warn (kept in
-    ``engine.warnings`` by the probe) instead of raising."""
-    if not torch.are_deterministic_algorithms_enabled():
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    torch.backends.cudnn.benchmark = False
-    torch.backends.cudnn.deterministic = True
+    def output_loss(self, outputs: np.ndarray, y: np.ndarray) -> float:
+        """The configured loss (the user's, as they reduce it) of given raw outputs: e.g.
+        of the best constant prediction, for the expected loss at init."""
+        out = torch.as_tensor(np.asarray(outputs), dtype=self.tdtype).to(self.device)
+        with torch.no_grad():
+            return float(self._mean_loss(out, self._as_target(y)))
+
+    def output_losses(self, outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Per-sample losses of given raw outputs, (n,) float64."""
+        out = torch.as_tensor(np.asarray(outputs), dtype=self.tdtype).to(self.device)
+        with torch.no_grad():
+            values = self._per_sample_loss(out, self._as_target(y))
+        return values.detach().cpu().double().numpy()
+
+    def loss_floor(self, y: np.ndarray) -> float:
+        """The lowest loss any outputs reach on these targets: 0 for the builtin losses,
+        above 0 for a loss with label smoothing (a batch cannot be fit below it)."""
+        if self.user_loss is None:
+            return 0.0
+        target = pieces.user_targets(self.batch_format, self._as_target(y))
+        what = f"train.loss {self.loss_name}(outputs, targets)"
+        return call_user(
+            pieces.loss_floor,
+            self.user_loss,
+            self.n_outputs,
+            target,
+            self.tdtype,
+            what=what,
+            folder=self.recipe_dir,
+        )
+
+    def lr_schedule(self, steps: int) -> list[list[float]] | None:
+        """The learning rate of each param group at each of ``steps`` training steps as
+        the user's scheduler sets it (None without one); the engine's state is unchanged."""
+        if self.scheduler is None:
+            return None
+        name = self.objects.names.get("train.scheduler", "scheduler")
+        return call_user(
+            pieces.lr_curve,
+            self.optimizer,
+            self.scheduler,
+            int(steps),
+            what=f"train.scheduler {name}: step()",
+            folder=self.recipe_dir,
+        )
+
+    def optimizer_coverage(self) -> dict[str, Any]:
+        """Which trainable parameters the optimizer never updates (see pieces)."""
+        return pieces.optimizer_coverage(self.named_params, self.optimizer)
+
+    def step_gradients(
+        self, x: np.ndarray, y: np.ndarray, preset: float | None
+    ) -> dict[str, np.ndarray]:
+        """The ``.grad`` of every trainable parameter after one training step on this batch
+        that started with ``.grad`` None (``preset`` None) or filled with ``preset``: equal
+        results mean the step zeroes gradients, results ``preset`` apart mean it adds to
+        what the last step left. The engine's state is put back afterwards."""
+        saved = self.state()
+        xt, yt = self._as_input(x), self._as_target(y)
+        try:
+            with self._thread_limit(), self._rng.scope():
+                for p in self.trainable.values():
+                    p.grad = None if preset is None else torch.full_like(p, float(preset))
+                self._step(xt, yt, mix(self.seed, SALT_STEP, self.n_steps), False)
+                return pieces.grads(self.trainable)
+        finally:
+            self.restore(saved)
+            self.model.zero_grad(set_to_none=True)

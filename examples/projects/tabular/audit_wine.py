@@ -1,0 +1,37 @@
+"""``python audit_wine.py [report_dir]``: the project audited through the Python API."""
+
+from __future__ import annotations
+
+import sys
+
+from wine_model import (
+    STEPS,
+    build_model,
+    make_data,
+    make_loss,
+    make_optimizer,
+    make_scheduler,
+)
+
+import nncheck
+
+
+def run_audit(report_dir: str | None = None) -> nncheck.Audit:
+    train, test = make_data()
+    return nncheck.audit(
+        build_model,
+        train,
+        test,
+        loss=make_loss(),
+        optimizer=make_optimizer,
+        scheduler=make_scheduler,
+        steps=STEPS,
+        report_dir=report_dir,
+        name="wine-tabular",
+    )
+
+
+if __name__ == "__main__":
+    result = run_audit(sys.argv[1] if len(sys.argv) > 1 else None)
+    print(result.summary())
+    sys.exit(0 if result.passed else 1)
