@@ -156,12 +156,20 @@ def dataset_summary(ds: Any) -> dict[str, Any]:
 
 def write_report(run: RunResult, directory: Path, docs: dict[str, str]) -> None:
     """All writers into a temporary folder, swapped into place only when all succeeded."""
-    from nncheck.writers import html_report, json_results, junit, summary_md, tensorboard_writer
+    from nncheck.writers import (
+        exports,
+        html_report,
+        json_results,
+        junit,
+        summary_md,
+        tensorboard_writer,
+    )
     from nncheck.writers.report_dir import atomic_directory
 
     try:
         with atomic_directory(directory) as tmp:
             json_results.write(run, tmp)
+            exports.write(run, tmp)  # tables checks export as files (label_issues.csv)
             junit.write(run, tmp)
             summary_md.write(run, tmp)
             html_report.write(run, tmp, docs)
