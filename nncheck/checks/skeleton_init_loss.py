@@ -16,7 +16,7 @@ from nncheck.checks._skeleton import (
     judge_hidden,
     standard_error,
 )
-from nncheck.checks._stats import per_sample_loss
+from nncheck.checks._stats import constant_losses, per_sample_loss
 from nncheck.checks.context import Context
 from nncheck.checks.registry import check
 from nncheck.engines.base import EngineConfig
@@ -247,27 +247,20 @@ def expected_init_loss(cfg: EngineConfig, y: np.ndarray) -> tuple[float, str]:
     """
     prior = np.asarray(cfg.prior, dtype=np.float64)
     use_prior = cfg.output_bias == "prior" and prior.size > 0
-    if cfg.task == "regression":
-        yv = y.astype(np.float64)
-        if use_prior:
-            return float(np.mean((yv - prior[0]) ** 2)), "MSE with the bias at the train mean"
-        return float(np.mean(yv**2)), "MSE with a zero output bias"
     k = cfg.n_outputs
-    labels = y.astype(np.int64)
+    if use_prior:
+        value = float(np.mean(constant_losses(y, prior, cfg.task, cfg.loss)))
+        if cfg.task == "regression":
+            return value, "MSE with the bias at the train mean"
+        if cfg.loss == "cross_entropy":
+            return value, f"softmax cross-entropy, {k} classes, prior-initialized bias"
+        return value, f"MSE on one-hot targets, {k} outputs, prior bias"
+    if cfg.task == "regression":
+        return float(np.mean(y.astype(np.float64) ** 2)), "MSE with a zero output bias"
     if cfg.loss == "cross_entropy":
-        if use_prior:
-            p = np.clip(prior, 1e-6, None)
-            p = p / p.sum()
-            return (
-                float(-np.mean(np.log(p[labels]))),
-                f"softmax cross-entropy, {k} classes, prior-initialized bias",
-            )
         return math.log(k), f"log({k}) for {k} classes, softmax cross-entropy with a zero bias"
-    # MSE on one-hot targets, the per-sample loss averaged over the K outputs.
-    bias = prior if use_prior else np.zeros(k)
-    per_sample = (1.0 - 2.0 * bias[labels] + np.sum(bias**2)) / k
-    what = "prior bias" if use_prior else "zero bias"
-    return float(np.mean(per_sample)), f"MSE on one-hot targets, {k} outputs, {what}"
+    # MSE on one-hot targets against zero outputs: 1/K per sample.
+    return 1.0 / k, f"MSE on one-hot targets, {k} outputs, zero bias"
 
 
 def _rows_are_probabilities(out: np.ndarray) -> bool:
