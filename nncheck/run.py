@@ -39,35 +39,36 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     from nncheck.checks.runner import run_checks
     from nncheck.recipe.checks_section import check_name, parse_checks_section
     from nncheck.recipe.load import read_recipe
+    from nncheck.writers.report_dir import check_report_dir
     from nncheck.writers.terminal import Terminal
 
     start = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    term = Terminal(quiet=options.quiet)
+    term = Terminal(quiet=options.quiet, fail_on=options.fail_on)
     recipe = read_recipe(recipe_path)
     specs = load_all()
     thresholds, recipe_only, recipe_skip = parse_checks_section(recipe.checks, specs)
     for flag, names in (("--only", options.only), ("--skip", options.skip)):
         for name in names:
             check_name(name, specs, flag)
-    report_dir = Path(options.report_dir).resolve() if options.report_dir else None
-    report_dir = report_dir or Path(recipe.report.dir or "reports/run")
-    if report_dir.exists() and not report_dir.is_dir():
-        raise UsageError(f"report directory is a file: {report_dir}")
+    report_dir = check_report_dir(
+        options.report_dir or recipe.report.dir or "reports/run",
+        protected=[str(recipe_path), *data_files(recipe)],
+    )
 
     ctx = build_context(recipe, progress=term.steps)
     for note in ctx.dataset.notes:
         term.note(note)
     dataset, config = ctx.dataset, ctx.engine_config
     chosen, skipped = select(specs, options.only or recipe_only, options.skip + recipe_skip)
-    with term.running(), blas_threads():
+    with term.running(total=len(chosen)), blas_threads():
         checks = run_checks(
             ctx,
             chosen,
             thresholds,
             skipped=skipped,
             all_ids=list(specs),
-            on_start=lambda spec: term.check_started(spec.id),
+            on_start=lambda spec: term.check_started(spec.id, spec.stage),
             on_done=term.check_done,
         )
 
@@ -83,7 +84,7 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     )
     write_report(run, report_dir, {s.id: s.doc for s in specs.values()})
     run.duration_s = time.perf_counter() - start
-    term.table(run, str(report_dir))
+    term.finish(run, str(report_dir))
     return run, report_dir
 
 
@@ -154,10 +155,28 @@ def dataset_summary(ds: Any) -> dict[str, Any]:
     }
 
 
+def data_files(recipe: Recipe) -> list[str]:
+    """The files a recipe reads (absolute), which its report directory must not hold."""
+    files: list[str] = []
+    for source in (recipe.data.train, recipe.data.test):
+        if isinstance(source, str):
+            files.append(source)
+        elif hasattr(source, "images"):
+            files.extend([source.images, source.labels])
+    return files
+
+
 def write_report(run: RunResult, directory: Path, docs: dict[str, str]) -> None:
-    """All writers into a temporary folder, swapped into place only when all succeeded."""
+    """All writers into a temporary folder, swapped into place only when all succeeded.
+
+    The charts are drawn first (most of the time; an interrupt there simply stops the run).
+    Signals then wait until the swap is done (see nncheck.interrupts): an interrupt reports
+    truthfully that the report was written, and never stops tensorboardX mid-close.
+    """
+    from nncheck.interrupts import Interrupted, interrupts_deferred
     from nncheck.writers import (
         exports,
+        figures,
         html_report,
         json_results,
         junit,
@@ -166,13 +185,21 @@ def write_report(run: RunResult, directory: Path, docs: dict[str, str]) -> None:
     )
     from nncheck.writers.report_dir import atomic_directory
 
+    drawn = figures.for_run(run)  # the charts, drawn once for index.html and TensorBoard
+
+    written = False
     try:
-        with atomic_directory(directory) as tmp:
-            json_results.write(run, tmp)
-            exports.write(run, tmp)  # tables checks export as files (label_issues.csv)
-            junit.write(run, tmp)
-            summary_md.write(run, tmp)
-            html_report.write(run, tmp, docs)
-            tensorboard_writer.write(run, tmp)  # tmp/tensorboard: one TensorBoard run
-    except PermissionError as exc:
+        with interrupts_deferred():
+            with atomic_directory(directory) as tmp:
+                json_results.write(run, tmp)
+                exports.write(run, tmp)  # tables checks export as files (label_issues.csv)
+                junit.write(run, tmp)
+                summary_md.write(run, tmp)
+                html_report.write(run, tmp, docs, drawn)
+                tensorboard_writer.write(run, tmp, drawn)  # one TensorBoard run: the report
+            written = True
+    except Interrupted as exc:
+        exc.report_dir = str(directory) if written else None
+        raise
+    except OSError as exc:
         raise UsageError(f"cannot write the report to {directory}: {exc.strerror}") from None

@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "datasets"
-WINE = ROOT / "data" / "wine.csv"
+# The real datasets the tests read, bundled in the repository (data/README.md gives origins).
+DATA = ROOT / "data"
+WINE = DATA / "wine.csv"
 
 
 def run_cli(
@@ -33,7 +34,12 @@ def run_cli(
 
 
 def write_recipe(directory: Path, recipe: dict[str, Any], name: str = "recipe.yaml") -> Path:
+    """Write ``recipe`` as YAML into ``directory``. A recipe that names no report directory
+    gets ``report.dir: <stem>-report`` beside it, so a test's report never lands in the
+    checkout (pass ``report: {}`` to exercise the default)."""
     path = directory / name
+    if "report" not in recipe:
+        recipe = {**recipe, "report": {"dir": f"{path.stem}-report"}}
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     return path
 
@@ -60,7 +66,26 @@ def check_by_id(results: dict[str, Any], check_id: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def shared_datasets() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"shared datasets not found at {SHARED}")
-    return SHARED
+def data_dir() -> Path:
+    """The bundled datasets folder (data/)."""
+    return DATA
+
+
+def _checkout_entries() -> set[str]:
+    """What a test could leave in the checkout: top-level entries and report folders."""
+    reports = ROOT / "reports"
+    entries = {p.name for p in ROOT.iterdir()}
+    if reports.is_dir():
+        entries |= {f"reports/{p.name}" for p in reports.iterdir()}
+    return entries
+
+
+@pytest.fixture(autouse=True)
+def _leaves_nothing_in_the_checkout(request: pytest.FixtureRequest):
+    """Every test writes under tmp_path only: a new file or report folder in the checkout
+    fails the test that made it (two directory listings per test, no measurable cost)."""
+    before = _checkout_entries()
+    yield
+    ignored = {".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__"}
+    new = sorted(e for e in _checkout_entries() - before if e.split("/")[-1] not in ignored)
+    assert not new, f"{request.node.nodeid} left {new} in the checkout; write under tmp_path"

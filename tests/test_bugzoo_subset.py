@@ -4,7 +4,7 @@ stay caught, and a healthy recipe must stay quiet.
 The fast subset (default suite) runs the zoo's wine/digits cases in this process, each
 with ``--only`` the checks bug-classes.md names for its class, plus the healthy wine and
 digits recipes with every check; the whole zoo (every case, every check, ~2 min on 2
-cores) is the slow test. Both skip when ../shared/datasets is absent.
+cores) is the slow test. The datasets are the bundled ones in data/.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from benchmarks.bugzoo.cases import CASES, CLASSES, Case, by_id, classes_in_catalogue
-from benchmarks.bugzoo.datasets import SHARED, available
+from benchmarks.bugzoo.datasets import DATA_DIR, ROOT, available
 from benchmarks.bugzoo.run import run_all, run_case
 
-CATALOGUE = SHARED.parent / "bug-classes.md"
+CATALOGUE = ROOT / "docs" / "bug-classes.md"
 FAST = [c for c in CASES if c.fast]
 HEALTHY_FAST = by_id(["healthy.wine.numpy", "healthy.digits.numpy"])
 
-needs_data = pytest.mark.skipif(not available(), reason=f"shared datasets not found at {SHARED}")
+needs_data = pytest.mark.skipif(not available(), reason=f"datasets not found at {DATA_DIR}")
 
 
 def _needs_torch(case: Case) -> None:

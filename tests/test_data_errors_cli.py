@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -115,8 +118,30 @@ def test_npz_that_needs_pickle(tmp_path: Path) -> None:
 
 
 def test_torch_factory_module_not_found_is_a_clear_exit_2(tmp_path: Path) -> None:
+    pytest.importorskip("torch", reason="the torch engine needs the optional torch extra")
     recipe = write_recipe(
         tmp_path,
         {"data": {"train": str(WINE)}, "model": {"engine": "torch", "factory": "m:build"}},
     )
     _assert_exit2(run_cli("run", str(recipe)), "model.factory", "cannot find module 'm'")
+
+
+def test_torch_engine_without_torch_says_how_to_install_it(tmp_path: Path) -> None:
+    """Where torch is not installed, `engine: torch` is exit 2 naming the extra. Runs with or
+    without torch: a `torch` package that fails to import is put first on the path."""
+    blocker = tmp_path / "no_torch" / "torch"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('No module named torch')\n")
+    recipe = write_recipe(
+        tmp_path,
+        {"data": {"train": str(WINE)}, "model": {"engine": "torch", "factory": "m:build"}},
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker.parent), str(ROOT)])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "nncheck", "run", str(recipe)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    _assert_exit2(proc, "model.engine", "nncheck[torch]")

@@ -9,7 +9,7 @@ import pytest
 
 from nncheck.results import CheckResult, RunResult
 from nncheck.writers import json_results, summary_md
-from nncheck.writers.report_dir import atomic_directory
+from nncheck.writers.report_dir import MARKER, atomic_directory
 
 
 def _run(**kw) -> RunResult:
@@ -46,7 +46,7 @@ def test_a_report_replaces_the_old_one_whole(tmp_path: Path) -> None:
         (tmp / "stale.txt").write_text("from an older run")
     with atomic_directory(final) as tmp:
         (tmp / "results.json").write_text("{}")
-    assert sorted(p.name for p in final.iterdir()) == ["results.json"]
+    assert sorted(p.name for p in final.iterdir()) == [MARKER, "results.json"]
 
 
 def test_results_json_is_strict_json_with_nan_as_string(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@
     python -m benchmarks.bugzoo --list               # the cases, without running them
 
 Exit status: 0 when every case is caught and no healthy recipe fails, 1 otherwise,
-0 with a message when the shared datasets are not there.
+0 with a message when the datasets are not there (data/, or NNCHECK_DATASETS).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from benchmarks.bugzoo.cases import by_id
-from benchmarks.bugzoo.datasets import ROOT, SHARED, available
+from benchmarks.bugzoo.datasets import DATA_DIR, ROOT, available
 
 RESULTS = ROOT / "benchmarks" / "results" / "bugzoo.md"
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         help="BLAS/torch threads per run (default 1; 0 leaves the libraries' defaults)",
     )
     p.add_argument("--workdir", help="write the cases here and keep them (default: a temp dir)")
-    p.add_argument("--datasets", default=str(SHARED), help="the shared datasets folder")
+    p.add_argument("--datasets", default=str(DATA_DIR), help="the datasets folder (default: data/)")
     p.add_argument(
         "--out",
         help="write the Markdown results here (default: benchmarks/results/bugzoo.md after a"
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     root = Path(args.datasets)
     if not available(root):
-        print(f"bugzoo: shared datasets not found at {root}; nothing to do", file=sys.stderr)
+        print(f"bugzoo: datasets not found at {root}; nothing to do", file=sys.stderr)
         return 0
 
     from benchmarks.bugzoo.report import markdown, terminal

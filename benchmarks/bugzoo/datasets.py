@@ -1,4 +1,4 @@
-"""The real datasets the bug zoo injects its bugs into, read from ../shared/datasets.
+"""The real datasets the bug zoo injects its bugs into, read from the repository's data/.
 
 Every dataset is returned already split into train and test (seeded, stratified for
 classes, 75/25) so that a bug can be injected into one split only (leakage, label shift)
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-# The shared folder the project's tests and benchmarks read; NNCHECK_DATASETS overrides it.
-SHARED = Path(os.environ.get("NNCHECK_DATASETS", ROOT.parent / "shared" / "datasets"))
+# The bundled datasets (data/, see data/README.md); NNCHECK_DATASETS points elsewhere.
+DATA_DIR = Path(os.environ.get("NNCHECK_DATASETS", ROOT / "data"))
 
 TABLES = {
     # name: (file, target column, task)
@@ -63,15 +63,15 @@ class Data:
         return replace(self, **changes)
 
 
-def available(root: Path = SHARED) -> bool:
-    """True when the shared datasets are there (the zoo and its tests skip otherwise)."""
+def available(root: Path = DATA_DIR) -> bool:
+    """True when every dataset the zoo reads is in ``root``."""
     return (
         all((root / f).is_file() for f, _, _ in TABLES.values())
         and (root / "mnist" / "train-images-idx3-ubyte.gz").is_file()
     )
 
 
-def load(name: str, root: Path = SHARED, seed: int = 0) -> Data:
+def load(name: str, root: Path = DATA_DIR, seed: int = 0) -> Data:
     """One dataset by name, split into train and test (the same split for every case)."""
     if name == "mnist":
         return _mnist(root)

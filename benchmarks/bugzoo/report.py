@@ -95,9 +95,9 @@ def markdown(
         f" {statistics.median(secs):.1f} s, max {max(secs):.1f} s, report writing included).\n"
     )
     w(
-        "Each case is a healthy recipe of a real dataset (../shared/datasets; MNIST cut to "
+        "Each case is a healthy recipe of a real dataset (data/; MNIST cut to "
         "its first 6000 training and 1000 test images) with one bug of "
-        "[bug-classes.md](../../../shared/bug-classes.md) injected into the data, the recipe "
+        "[bug-classes.md](../../docs/bug-classes.md) injected into the data, the recipe "
         "or a torch module (`benchmarks/bugzoo/models/`, `examples/bugs/`). A case is "
         "**caught** when a check that bug-classes.md names for its class warns or fails "
         "(for an output layer of the wrong size with a torch model: exit 2 with a message "

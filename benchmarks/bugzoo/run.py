@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 
 from benchmarks.bugzoo.cases import BASE, Case
-from benchmarks.bugzoo.datasets import SHARED, Data, load
+from benchmarks.bugzoo.datasets import DATA_DIR, Data, load
 
 FLAGGED = ("warn", "fail")
 
@@ -59,11 +59,11 @@ class CaseResult:
 
 
 @cache
-def dataset(name: str, root: str = str(SHARED)) -> Data:
+def dataset(name: str, root: str = str(DATA_DIR)) -> Data:
     return load(name, Path(root))
 
 
-def case_data(case: Case, root: Path = SHARED) -> Data:
+def case_data(case: Case, root: Path = DATA_DIR) -> Data:
     d = dataset(case.dataset, str(root))
     if case.inject is None:
         return d
@@ -107,7 +107,7 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def materialize(case: Case, folder: Path, root: Path = SHARED) -> Path:
+def materialize(case: Case, folder: Path, root: Path = DATA_DIR) -> Path:
     """Write the case's data, model module and recipe into ``folder``; returns the recipe."""
     folder.mkdir(parents=True, exist_ok=True)
     d = case_data(case, root)
@@ -170,7 +170,7 @@ def run_case(
     case: Case,
     workdir: Path,
     only: tuple[str, ...] = (),
-    root: Path = SHARED,
+    root: Path = DATA_DIR,
     blas_threads: int | None = 1,
 ) -> CaseResult:
     """Materialize and run one case; never raises (a zoo error is recorded in ``error``)."""
@@ -241,7 +241,7 @@ def run_all(
     workdir: Path,
     jobs: int = 1,
     only: tuple[str, ...] = (),
-    root: Path = SHARED,
+    root: Path = DATA_DIR,
     progress: Any = None,
     blas_threads: int | None = 1,
 ) -> list[CaseResult]:

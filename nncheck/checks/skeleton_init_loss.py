@@ -18,7 +18,7 @@ from nncheck.checks._skeleton import (
 )
 from nncheck.checks._stats import constant_losses, per_sample_loss
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import BATCH, NON_NEGATIVE, Range, check
 from nncheck.engines.base import EngineConfig
 from nncheck.results import CheckOutcome, result
 
@@ -46,8 +46,16 @@ _TOO_LOW_HINT = (
         "reference_inits": 8,
         "zero_bias_rel": 0.5,
     },
+    ranges={
+        "batch_size": BATCH,
+        "warn_rel": NON_NEGATIVE,
+        "fail_rel": NON_NEGATIVE,
+        "low_rel": NON_NEGATIVE,
+        "z": NON_NEGATIVE,
+        "reference_inits": Range(ge=0, le=64),
+        "zero_bias_rel": NON_NEGATIVE,
+    },
     requires=("engine", "trainable"),
-    catches="M3, M4, D9",
 )
 def init_loss(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """The loss at init is what a network that outputs only its bias would score.

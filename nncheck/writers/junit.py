@@ -2,18 +2,28 @@
 
 fail -> <failure>, error -> <error>, skip -> <skipped>; a warn is a <failure> only under
 ``--fail-on warn`` (otherwise it passes with the warning in system-out). ElementTree does
-the XML escaping.
+the XML escaping; characters XML 1.0 forbids altogether (NUL, ESC, BEL ... which a recipe
+name or a class label may hold) are written as visible ``\x1b`` escapes, because no
+escaping makes them legal and one of them makes the whole file unparseable.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from nncheck.results import RunResult
 from nncheck.writers.jsonable import jsonable
 from nncheck.writers.report_dir import write_text
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: object) -> str:
+    """``text`` with every character XML 1.0 forbids written as a visible escape."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
 def build(run: RunResult) -> ET.Element:
@@ -55,6 +65,10 @@ def build(run: RunResult) -> ET.Element:
 def write(run: RunResult, directory: Path) -> Path:
     root = ET.Element("testsuites")
     root.append(build(run))
+    for node in root.iter():  # every string the file holds, whatever check produced it
+        node.attrib = {k: xml_safe(v) for k, v in node.attrib.items()}
+        if node.text is not None:
+            node.text = xml_safe(node.text)
     ET.indent(root)
     path = Path(directory) / "junit.xml"
     text = '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")

@@ -50,30 +50,30 @@ def _in_process(recipe_dict: dict) -> object:
 
 
 @pytest.mark.parametrize("name", ["wine", "breast_cancer", "digits", "iris"])
-def test_healthy_datasets_pass(name: str, shared_datasets: Path) -> None:
-    res = _in_process({"data": {"train": str(shared_datasets / f"{name}.csv"), "target": "label"}})
+def test_healthy_datasets_pass(name: str, data_dir: Path) -> None:
+    res = _in_process({"data": {"train": str(data_dir / f"{name}.csv"), "target": "label"}})
     assert res.status == "pass", res.message
     assert res.metrics["label_shift_tvd"] < 0.03  # stratified split
     assert res.metrics["imbalance_ratio"] < 2
     assert res.artifacts["tables"]["class counts"]["rows"]
 
 
-def _imbalanced_breast_cancer(shared_datasets: Path) -> pd.DataFrame:
+def _imbalanced_breast_cancer(data_dir: Path) -> pd.DataFrame:
     """All 357 benign (1) rows and 18 malignant (0): about 1:20."""
-    frame = pd.read_csv(shared_datasets / "breast_cancer.csv")
+    frame = pd.read_csv(data_dir / "breast_cancer.csv")
     rare = frame[frame["label"] == 0].iloc[:18]
     return pd.concat([rare, frame[frame["label"] == 1]])
 
 
-def _imbalanced_digits(shared_datasets: Path) -> pd.DataFrame:
+def _imbalanced_digits(data_dir: Path) -> pd.DataFrame:
     """Digit 0 cut to 9 rows, the other digits ~180 each: about 1:20."""
-    frame = pd.read_csv(shared_datasets / "digits.csv")
+    frame = pd.read_csv(data_dir / "digits.csv")
     return pd.concat([frame[frame["label"] == 0].iloc[:9], frame[frame["label"] != 0]])
 
 
 @pytest.mark.parametrize("make", [_imbalanced_breast_cancer, _imbalanced_digits])
-def test_one_to_twenty_with_prior_bias_warns(make, tmp_path: Path, shared_datasets: Path) -> None:
-    check = _run(tmp_path, make(shared_datasets), output_bias="prior")
+def test_one_to_twenty_with_prior_bias_warns(make, tmp_path: Path, data_dir: Path) -> None:
+    check = _run(tmp_path, make(data_dir), output_bias="prior")
     assert check["status"] == "warn", check["message"]
     ratio = check["metrics"]["imbalance_ratio"]
     assert 17 <= ratio <= 23, ratio
@@ -82,8 +82,8 @@ def test_one_to_twenty_with_prior_bias_warns(make, tmp_path: Path, shared_datase
 
 
 @pytest.mark.parametrize("make", [_imbalanced_breast_cancer, _imbalanced_digits])
-def test_one_to_twenty_with_zero_bias_fails(make, tmp_path: Path, shared_datasets: Path) -> None:
-    check = _run(tmp_path, make(shared_datasets), cli=True, output_bias="zero")
+def test_one_to_twenty_with_zero_bias_fails(make, tmp_path: Path, data_dir: Path) -> None:
+    check = _run(tmp_path, make(data_dir), cli=True, output_bias="zero")
     assert check["status"] == "fail", check["message"]
     assert "output_bias: zero" in check["message"] and "output_bias: prior" in check["hint"]
     m = check["metrics"]
@@ -95,15 +95,15 @@ def test_one_to_twenty_with_zero_bias_fails(make, tmp_path: Path, shared_dataset
 
 
 def test_zero_bias_cost_of_binary_one_to_twenty_is_half_a_nat(
-    tmp_path: Path, shared_datasets: Path
+    tmp_path: Path, data_dir: Path
 ) -> None:
-    check = _run(tmp_path, _imbalanced_breast_cancer(shared_datasets), output_bias="zero")
+    check = _run(tmp_path, _imbalanced_breast_cancer(data_dir), output_bias="zero")
     # log 2 - H(1/21): the loss a zero bias adds per sample at init
     assert check["metrics"]["zero_bias_cost_nats"] == pytest.approx(0.50, abs=0.02)
 
 
-def test_wine_test_from_other_class_mix_fails(tmp_path: Path, shared_datasets: Path) -> None:
-    frame = pd.read_csv(shared_datasets / "wine.csv")
+def test_wine_test_from_other_class_mix_fails(tmp_path: Path, data_dir: Path) -> None:
+    frame = pd.read_csv(data_dir / "wine.csv")
     test = frame[frame["label"] == 0].iloc[:30]  # test only of class 0
     train = frame.drop(test.index)
     check = _run(tmp_path, train, test)
@@ -115,8 +115,8 @@ def test_wine_test_from_other_class_mix_fails(tmp_path: Path, shared_datasets: P
     assert "Stratify" in check["hint"]
 
 
-def test_digits_test_of_half_the_classes_fails(tmp_path: Path, shared_datasets: Path) -> None:
-    frame = pd.read_csv(shared_datasets / "digits.csv")
+def test_digits_test_of_half_the_classes_fails(tmp_path: Path, data_dir: Path) -> None:
+    frame = pd.read_csv(data_dir / "digits.csv")
     test = frame[frame["label"] < 5].sample(frac=0.3, random_state=0)
     train = frame.drop(test.index)
     check = _run(tmp_path, train, test)
@@ -126,8 +126,8 @@ def test_digits_test_of_half_the_classes_fails(tmp_path: Path, shared_datasets: 
     assert check["metrics"]["classes_missing_in_test"] == ["5", "6", "7", "8", "9"]
 
 
-def test_moderate_label_shift_warns(tmp_path: Path, shared_datasets: Path) -> None:
-    frame = pd.read_csv(shared_datasets / "digits.csv")
+def test_moderate_label_shift_warns(tmp_path: Path, data_dir: Path) -> None:
+    frame = pd.read_csv(data_dir / "digits.csv")
     rng = np.random.default_rng(0)
     # test: 60 of each digit, plus 120 more of digit 1 -> TVD about 0.13
     parts = [frame[frame["label"] == c].sample(60, random_state=c) for c in range(10)]
@@ -139,8 +139,8 @@ def test_moderate_label_shift_warns(tmp_path: Path, shared_datasets: Path) -> No
 
 
 @pytest.mark.slow
-def test_mnist_official_split_passes(shared_datasets: Path) -> None:
-    mnist = shared_datasets / "mnist"
+def test_mnist_official_split_passes(data_dir: Path) -> None:
+    mnist = data_dir / "mnist"
     data = {
         split: {
             "images": str(mnist / f"{stem}-images-idx3-ubyte.gz"),

@@ -21,18 +21,13 @@ from nncheck.checks.runner import run_checks
 from nncheck.data.build import load_dataset
 from nncheck.recipe.load import parse_recipe
 from nncheck.results import CheckResult
-from tests.conftest import SHARED, check_by_id, read_results, run_cli, write_recipe
+from tests.conftest import DATA, check_by_id, read_results, run_cli, write_recipe
 
 MINE = ("data.duplicates", "data.leakage", "data.label_conflicts", "data.near_duplicates")
 ALL_MINE = (*MINE, "data.outliers")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def needs_shared() -> None:
-    if not SHARED.is_dir():
-        pytest.skip(f"shared datasets not found at {SHARED}")
 
 
 def run_data_checks(
@@ -59,8 +54,7 @@ def run_data_checks(
 
 def wine_splits(tmp_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Wine shuffled once (seeded) into 140 train and 38 test rows."""
-    needs_shared()
-    frame = pd.read_csv(SHARED / "wine.csv").sample(frac=1.0, random_state=0)
+    frame = pd.read_csv(DATA / "wine.csv").sample(frac=1.0, random_state=0)
     return frame.iloc[:140].reset_index(drop=True), frame.iloc[140:].reset_index(drop=True)
 
 
@@ -83,17 +77,15 @@ def noised(frame: pd.DataFrame, rows: list[int], scale: float, seed: int) -> pd.
 
 def digits_images() -> tuple[np.ndarray, np.ndarray]:
     """Digits as (1797, 8, 8) images, 0..16."""
-    needs_shared()
-    frame = pd.read_csv(SHARED / "digits.csv")
+    frame = pd.read_csv(DATA / "digits.csv")
     x = frame.drop(columns="label").to_numpy().astype(np.uint8).reshape(-1, 8, 8)
     return x, frame["label"].to_numpy()
 
 
 def mnist_subset(n_train: int = 2000, n_test: int = 400) -> tuple[np.ndarray, ...]:
-    needs_shared()
 
     def read(name: str, images: bool) -> np.ndarray:
-        raw = gzip.decompress((SHARED / "mnist" / name).read_bytes())
+        raw = gzip.decompress((DATA / "mnist" / name).read_bytes())
         if images:
             n = int.from_bytes(raw[4:8], "big")
             return np.frombuffer(raw, np.uint8, offset=16).reshape(n, 28, 28)
@@ -311,10 +303,9 @@ def test_d3_digit_images_relabelled_across_splits(tmp_path: Path) -> None:
 
 
 def test_label_conflicts_skip_for_regression(tmp_path: Path) -> None:
-    needs_shared()
     res = run_data_checks(
         tmp_path,
-        SHARED / "diabetes.csv",
+        DATA / "diabetes.csv",
         ids=("data.label_conflicts",),
         target="target",
         task="regression",
@@ -326,9 +317,8 @@ def test_label_conflicts_skip_for_regression(tmp_path: Path) -> None:
 
 
 def test_iris_reports_its_one_duplicate_pair_rows_101_and_142(tmp_path: Path) -> None:
-    needs_shared()
     report = tmp_path / "report"
-    recipe = {"data": {"train": str(SHARED / "iris.csv")}, "report": {"dir": str(report)}}
+    recipe = {"data": {"train": str(DATA / "iris.csv")}, "report": {"dir": str(report)}}
     proc = run_cli(
         "run",
         str(write_recipe(tmp_path, recipe)),
@@ -356,16 +346,14 @@ def test_iris_reports_its_one_duplicate_pair_rows_101_and_142(tmp_path: Path) ->
     ],
 )
 def test_healthy_datasets_pass(tmp_path: Path, name: str, extra: dict[str, Any]) -> None:
-    needs_shared()
-    res = run_data_checks(tmp_path, SHARED / f"{name}.csv", **extra)
+    res = run_data_checks(tmp_path, DATA / f"{name}.csv", **extra)
     for check_id, r in res.items():
         assert r.status in ("pass", "skip"), (name, check_id, r.message)
 
 
 @pytest.mark.slow
 def test_full_mnist_is_healthy(tmp_path: Path) -> None:
-    needs_shared()
-    mnist = SHARED / "mnist"
+    mnist = DATA / "mnist"
     section = {
         "train": {
             "images": str(mnist / "train-images-idx3-ubyte.gz"),

@@ -61,17 +61,17 @@ def _mnist_subset(tmp_path: Path, shared: Path, transform, n_train=3000, n_test=
 
 
 @pytest.mark.parametrize("name", ["wine", "breast_cancer", "digits", "iris", "diabetes"])
-def test_healthy_tables_pass(name: str, shared_datasets: Path) -> None:
+def test_healthy_tables_pass(name: str, data_dir: Path) -> None:
     target = "target" if name == "diabetes" else "label"
-    res = _in_process({"train": str(shared_datasets / f"{name}.csv"), "target": target})
+    res = _in_process({"train": str(data_dir / f"{name}.csv"), "target": target})
     assert res.status == "pass", res.message
     assert res.metrics["input_rms"] == pytest.approx(1.0, abs=0.05)  # standardized
     assert res.metrics["max_shift_std"] < 0.3
     assert res.artifacts["tables"]["features"]["rows"]
 
 
-def test_digits_blank_pixels_are_reported_not_judged(shared_datasets: Path) -> None:
-    res = _in_process({"train": str(shared_datasets / "digits.csv"), "target": "label"})
+def test_digits_blank_pixels_are_reported_not_judged(data_dir: Path) -> None:
+    res = _in_process({"train": str(data_dir / "digits.csv"), "target": "label"})
     assert res.status == "pass"
     assert res.metrics["constant_features"] == 3
     assert res.metrics["constant_feature_names"] == ["px0", "px32", "px39"]
@@ -81,8 +81,8 @@ def test_digits_blank_pixels_are_reported_not_judged(shared_datasets: Path) -> N
 # --------------------------------------------------------------------------- D5: scale
 
 
-def test_wine_column_times_1e4_unnormalized_fails(tmp_path: Path, shared_datasets: Path) -> None:
-    frame = pd.read_csv(shared_datasets / "wine.csv")
+def test_wine_column_times_1e4_unnormalized_fails(tmp_path: Path, data_dir: Path) -> None:
+    frame = pd.read_csv(data_dir / "wine.csv")
     frame["magnesium"] *= 1e4
     check = _run(tmp_path, {"train": _csv(tmp_path, frame), "normalize": "none"}, cli=True)
     assert check["status"] == "fail", check["message"]
@@ -93,31 +93,31 @@ def test_wine_column_times_1e4_unnormalized_fails(tmp_path: Path, shared_dataset
     assert "standardize" in check["hint"]
 
 
-def test_breast_cancer_unnormalized_fails(tmp_path: Path, shared_datasets: Path) -> None:
-    data = {"train": str(shared_datasets / "breast_cancer.csv"), "normalize": "none"}
+def test_breast_cancer_unnormalized_fails(tmp_path: Path, data_dir: Path) -> None:
+    data = {"train": str(data_dir / "breast_cancer.csv"), "normalize": "none"}
     check = _run(tmp_path, data)
     assert check["status"] == "fail", check["message"]
     assert check["metrics"]["scale_ratio"] > 1e5  # worst_area ~600 vs fractal_dim_error ~0.003
     assert "worst_area" in check["message"]
 
 
-def test_digits_unnormalized_warns(tmp_path: Path, shared_datasets: Path) -> None:
-    check = _run(tmp_path, {"train": str(shared_datasets / "digits.csv"), "normalize": "none"})
+def test_digits_unnormalized_warns(tmp_path: Path, data_dir: Path) -> None:
+    check = _run(tmp_path, {"train": str(data_dir / "digits.csv"), "normalize": "none"})
     assert check["status"] == "warn", check["message"]
     assert 7 < check["metrics"]["input_rms"] < 8.5  # 0..16 pixel values
     assert "raw float64 0..16" in check["message"]
 
 
-def test_mnist_pixels_0_to_255_fail(tmp_path: Path, shared_datasets: Path) -> None:
-    data = _mnist_subset(tmp_path, shared_datasets, lambda x: x)
+def test_mnist_pixels_0_to_255_fail(tmp_path: Path, data_dir: Path) -> None:
+    data = _mnist_subset(tmp_path, data_dir, lambda x: x)
     check = _run(tmp_path, {**data, "normalize": "none"})
     assert check["status"] == "fail", check["message"]
     assert 80 < check["metrics"]["input_rms"] < 90
     assert "raw uint8 0..255" in check["message"]
 
 
-def test_mnist_divided_by_255_twice_fails(tmp_path: Path, shared_datasets: Path) -> None:
-    data = _mnist_subset(tmp_path, shared_datasets, lambda x: x / 255.0 / 255.0)
+def test_mnist_divided_by_255_twice_fails(tmp_path: Path, data_dir: Path) -> None:
+    data = _mnist_subset(tmp_path, data_dir, lambda x: x / 255.0 / 255.0)
     check = _run(tmp_path, {**data, "normalize": "none"})
     assert check["status"] == "fail", check["message"]
     assert "nearly all zero" in check["message"]
@@ -127,8 +127,8 @@ def test_mnist_divided_by_255_twice_fails(tmp_path: Path, shared_datasets: Path)
 # --------------------------------------------------------------------------- D8: wiped
 
 
-def test_mnist_uint8_floor_divided_by_255_fails(tmp_path: Path, shared_datasets: Path) -> None:
-    data = _mnist_subset(tmp_path, shared_datasets, lambda x: x // 255)
+def test_mnist_uint8_floor_divided_by_255_fails(tmp_path: Path, data_dir: Path) -> None:
+    data = _mnist_subset(tmp_path, data_dir, lambda x: x // 255)
     check = _run(tmp_path, {**data, "normalize": "standardize"}, cli=True)
     assert check["status"] == "fail", check["message"]
     share = check["metrics"]["raw_zero_share"]
@@ -137,8 +137,8 @@ def test_mnist_uint8_floor_divided_by_255_fails(tmp_path: Path, shared_datasets:
     assert "integer division" in check["hint"]
 
 
-def test_digits_wiped_to_zero_fails(tmp_path: Path, shared_datasets: Path) -> None:
-    frame = pd.read_csv(shared_datasets / "digits.csv")
+def test_digits_wiped_to_zero_fails(tmp_path: Path, data_dir: Path) -> None:
+    frame = pd.read_csv(data_dir / "digits.csv")
     pixels = [c for c in frame.columns if c != "label"]
     frame[pixels] = frame[pixels] // 17  # 0..16 // 17 == 0 everywhere
     check = _run(tmp_path, {"train": _csv(tmp_path, frame)})
@@ -149,8 +149,8 @@ def test_digits_wiped_to_zero_fails(tmp_path: Path, shared_datasets: Path) -> No
     assert {"split", "row"} <= set(check["examples"][0])
 
 
-def test_wine_integer_divided_by_1000_fails(tmp_path: Path, shared_datasets: Path) -> None:
-    frame = pd.read_csv(shared_datasets / "wine.csv")
+def test_wine_integer_divided_by_1000_fails(tmp_path: Path, data_dir: Path) -> None:
+    frame = pd.read_csv(data_dir / "wine.csv")
     cols = [c for c in frame.columns if c != "label"]
     frame[cols] = frame[cols] // 1000  # only proline (278..1680) keeps a value
     check = _run(tmp_path, {"train": _csv(tmp_path, frame)})
@@ -161,8 +161,8 @@ def test_wine_integer_divided_by_1000_fails(tmp_path: Path, shared_datasets: Pat
 # --------------------------------------------------------------------------- shift
 
 
-def test_wine_test_file_in_other_units_fails(tmp_path: Path, shared_datasets: Path) -> None:
-    frame = pd.read_csv(shared_datasets / "wine.csv")
+def test_wine_test_file_in_other_units_fails(tmp_path: Path, data_dir: Path) -> None:
+    frame = pd.read_csv(data_dir / "wine.csv")
     test = frame.sample(45, random_state=0)
     train = frame.drop(test.index)
     test = test.assign(alcohol=test["alcohol"] * 10)  # another unit in the test source
@@ -176,8 +176,8 @@ def test_wine_test_file_in_other_units_fails(tmp_path: Path, shared_datasets: Pa
     assert check["examples"][0]["feature"] == "alcohol"
 
 
-def test_breast_cancer_shifted_column_warns(tmp_path: Path, shared_datasets: Path) -> None:
-    frame = pd.read_csv(shared_datasets / "breast_cancer.csv")
+def test_breast_cancer_shifted_column_warns(tmp_path: Path, data_dir: Path) -> None:
+    frame = pd.read_csv(data_dir / "breast_cancer.csv")
     test = frame.sample(140, random_state=1)
     train = frame.drop(test.index)
     sd = train["mean_texture"].std(ddof=0)
@@ -191,9 +191,9 @@ def test_breast_cancer_shifted_column_warns(tmp_path: Path, shared_datasets: Pat
 
 
 def test_table_feature_constant_in_train_but_not_in_test_warns(
-    tmp_path: Path, shared_datasets: Path
+    tmp_path: Path, data_dir: Path
 ) -> None:
-    frame = pd.read_csv(shared_datasets / "wine.csv")
+    frame = pd.read_csv(data_dir / "wine.csv")
     test = frame.sample(45, random_state=2)
     train = frame.drop(test.index).assign(ash=2.0)
     data = {"train": _csv(tmp_path, train), "test": _csv(tmp_path, test, "test.csv")}

@@ -10,10 +10,10 @@ import pandas as pd
 from tests.conftest import WINE, check_by_id, read_results, run_cli, wine_recipe, write_recipe
 
 
-def _run(tmp_path: Path, frame: pd.DataFrame, **data) -> dict:
+def _run(tmp_path: Path, frame: pd.DataFrame, model: dict | None = None, **data) -> dict:
     csv = tmp_path / "data.csv"
     frame.to_csv(csv, index=False)
-    recipe = wine_recipe(tmp_path, data={"train": str(csv), **data})
+    recipe = wine_recipe(tmp_path, data={"train": str(csv), **data}, model=model or {})
     proc = run_cli("run", str(write_recipe(tmp_path, recipe)), "--quiet")
     assert proc.returncode in (0, 1), proc.stderr
     assert "Traceback" not in proc.stderr
@@ -75,7 +75,8 @@ def test_regression_sentinel_target_fails(tmp_path: Path) -> None:
     frame["target"] = frame["alcohol"].astype(str)
     frame.loc[[5, 9], "target"] = "?"
     frame = frame.drop(columns="alcohol")
-    res = _run(tmp_path, frame, target="target", task="regression")
+    # the wine recipe's cross_entropy has no targets on a regression task (exit 2)
+    res = _run(tmp_path, frame, model={"loss": "mse"}, target="target", task="regression")
     check = check_by_id(res, "data.integrity")
     assert check["status"] == "fail"
     assert check["metrics"]["train_bad_targets"] + check["metrics"]["test_bad_targets"] == 2
@@ -118,8 +119,8 @@ def _integrity(tmp_path: Path, data: dict, cli: bool = False) -> dict:
     return check_by_id(read_results(tmp_path / "report"), "data.integrity")
 
 
-def test_digits_nan_and_inf_pixels_fail(tmp_path: Path, shared_datasets: Path) -> None:
-    frame = pd.read_csv(shared_datasets / "digits.csv").astype({"px10": float, "px20": float})
+def test_digits_nan_and_inf_pixels_fail(tmp_path: Path, data_dir: Path) -> None:
+    frame = pd.read_csv(data_dir / "digits.csv").astype({"px10": float, "px20": float})
     frame.loc[[5, 100], "px10"] = float("nan")
     frame.loc[7, "px20"] = float("-inf")
     frame.to_csv(tmp_path / "digits.csv", index=False)
@@ -131,8 +132,8 @@ def test_digits_nan_and_inf_pixels_fail(tmp_path: Path, shared_datasets: Path) -
     assert {c for e in check["examples"] for c in e["columns"]} == {10, 20}
 
 
-def test_digits_labels_1_to_10_fail_with_counts(tmp_path: Path, shared_datasets: Path) -> None:
-    frame = pd.read_csv(shared_datasets / "digits.csv")
+def test_digits_labels_1_to_10_fail_with_counts(tmp_path: Path, data_dir: Path) -> None:
+    frame = pd.read_csv(data_dir / "digits.csv")
     frame["label"] += 1
     frame.to_csv(tmp_path / "digits.csv", index=False)
     check = _integrity(tmp_path, {"train": str(tmp_path / "digits.csv")}, cli=True)
@@ -144,17 +145,15 @@ def test_digits_labels_1_to_10_fail_with_counts(tmp_path: Path, shared_datasets:
     assert all(frame.loc[e["row"], "label"] == 10 for e in check["examples"])
 
 
-def test_mnist_labels_1_to_10_declared_as_10_classes_fail(
-    tmp_path: Path, shared_datasets: Path
-) -> None:
+def test_mnist_labels_1_to_10_declared_as_10_classes_fail(tmp_path: Path, data_dir: Path) -> None:
     from nncheck.data.idx import read_idx
 
     rng = np.random.default_rng(0)
     data = {"task": "classification", "classes": 10, "normalize": "scale255"}
     n_ten = 0
     for split, stem, n in (("train", "train", 2000), ("test", "t10k", 500)):
-        images = read_idx(str(shared_datasets / "mnist" / f"{stem}-images-idx3-ubyte.gz"))
-        labels = read_idx(str(shared_datasets / "mnist" / f"{stem}-labels-idx1-ubyte.gz"), "labels")
+        images = read_idx(str(data_dir / "mnist" / f"{stem}-images-idx3-ubyte.gz"))
+        labels = read_idx(str(data_dir / "mnist" / f"{stem}-labels-idx1-ubyte.gz"), "labels")
         rows = np.sort(rng.choice(len(images), n, replace=False))
         y = labels[rows].astype(np.int64) + 1
         n_ten += int((y == 10).sum())
@@ -168,9 +167,9 @@ def test_mnist_labels_1_to_10_declared_as_10_classes_fail(
 
 
 def test_breast_cancer_stray_label_fails_when_classes_declared(
-    tmp_path: Path, shared_datasets: Path
+    tmp_path: Path, data_dir: Path
 ) -> None:
-    frame = pd.read_csv(shared_datasets / "breast_cancer.csv")
+    frame = pd.read_csv(data_dir / "breast_cancer.csv")
     frame.loc[[10, 20], "label"] = 2
     frame.loc[[0, 1, 2], "mean_area"] = float("nan")
     frame.to_csv(tmp_path / "bc.csv", index=False)
@@ -182,10 +181,8 @@ def test_breast_cancer_stray_label_fails_when_classes_declared(
     assert "{0, 1}: 2" in check["message"]
 
 
-def test_diabetes_sentinel_target_and_inf_feature_fail(
-    tmp_path: Path, shared_datasets: Path
-) -> None:
-    frame = pd.read_csv(shared_datasets / "diabetes.csv")
+def test_diabetes_sentinel_target_and_inf_feature_fail(tmp_path: Path, data_dir: Path) -> None:
+    frame = pd.read_csv(data_dir / "diabetes.csv")
     frame["target"] = frame["target"].astype(object)
     frame.loc[[4, 8], "target"] = "?"
     frame.loc[11, "bmi"] = float("inf")

@@ -48,8 +48,8 @@ def _run_csv(tmp_path: Path, frame: pd.DataFrame, cli: bool = False, **checks) -
     return check_by_id(read_results(tmp_path / "report"), "data.label_errors")
 
 
-def test_flipped_digits_labels_top_the_suspect_list(tmp_path: Path, shared_datasets: Path) -> None:
-    frame = pd.read_csv(shared_datasets / "digits.csv")
+def test_flipped_digits_labels_top_the_suspect_list(tmp_path: Path, data_dir: Path) -> None:
+    frame = pd.read_csv(data_dir / "digits.csv")
     labels = frame["label"].to_numpy().copy()
     flipped = _flip(labels, 0.02, 10, seed=1)
     frame["label"] = labels
@@ -70,16 +70,16 @@ def test_flipped_digits_labels_top_the_suspect_list(tmp_path: Path, shared_datas
     assert str(int(labels[first["row"]])) == first["given"]
 
 
-def test_healthy_digits_pass_and_still_list_suspects(tmp_path: Path, shared_datasets: Path) -> None:
-    check = _run_csv(tmp_path, pd.read_csv(shared_datasets / "digits.csv"))
+def test_healthy_digits_pass_and_still_list_suspects(tmp_path: Path, data_dir: Path) -> None:
+    check = _run_csv(tmp_path, pd.read_csv(data_dir / "digits.csv"))
     assert check["status"] == "pass", check["message"]
     assert check["metrics"]["estimated_error_rate"] < 0.01
     assert check["metrics"]["model_accuracy"] > 0.95
     assert len(check["examples"]) == 20  # always listed for a person to look at
 
 
-def test_heavy_label_noise_warns(tmp_path: Path, shared_datasets: Path) -> None:
-    frame = pd.read_csv(shared_datasets / "breast_cancer.csv")
+def test_heavy_label_noise_warns(tmp_path: Path, data_dir: Path) -> None:
+    frame = pd.read_csv(data_dir / "breast_cancer.csv")
     labels = frame["label"].to_numpy().copy()
     flipped = _flip(labels, 0.10, 2, seed=2)
     frame["label"] = labels
@@ -92,10 +92,8 @@ def test_heavy_label_noise_warns(tmp_path: Path, shared_datasets: Path) -> None:
     assert len(found & set(flipped.tolist())) >= 15  # of the top 20
 
 
-def test_shuffled_labels_warn_and_point_at_misalignment(
-    tmp_path: Path, shared_datasets: Path
-) -> None:
-    frame = pd.read_csv(shared_datasets / "wine.csv")
+def test_shuffled_labels_warn_and_point_at_misalignment(tmp_path: Path, data_dir: Path) -> None:
+    frame = pd.read_csv(data_dir / "wine.csv")
     frame["label"] = np.random.default_rng(0).permutation(frame["label"].to_numpy())
     check = _run_csv(tmp_path, frame, cli=True)
     assert check["status"] == "warn", check["message"]
@@ -119,9 +117,9 @@ def test_same_seed_same_suspects() -> None:
     assert np.array_equal(a.probs, b.probs) and np.array_equal(a.ranking, b.ranking)
 
 
-def test_regression_is_skipped(tmp_path: Path, shared_datasets: Path) -> None:
+def test_regression_is_skipped(tmp_path: Path, data_dir: Path) -> None:
     recipe = {
-        "data": {"train": str(shared_datasets / "diabetes.csv"), "target": "target"},
+        "data": {"train": str(data_dir / "diabetes.csv"), "target": "target"},
         "report": {"dir": str(tmp_path / "report")},
     }
     proc = run_cli(
@@ -143,8 +141,8 @@ def _write_idx_labels(path: Path, labels: np.ndarray) -> None:
 
 
 @pytest.mark.slow
-def test_flipped_mnist_labels_top_the_suspect_list(tmp_path: Path, shared_datasets: Path) -> None:
-    mnist = shared_datasets / "mnist"
+def test_flipped_mnist_labels_top_the_suspect_list(tmp_path: Path, data_dir: Path) -> None:
+    mnist = data_dir / "mnist"
     flipped_rows = {}
     files = {}
     for split, stem, seed in (("train", "train", 3), ("test", "t10k", 4)):

@@ -16,7 +16,6 @@ import pandas as pd
 from tests.checks.test_data_duplicates_leakage import (
     digits_images,
     mnist_subset,
-    needs_shared,
     noised,
     run_data_checks,
     shift,
@@ -24,7 +23,7 @@ from tests.checks.test_data_duplicates_leakage import (
     write_csv,
     write_npz,
 )
-from tests.conftest import SHARED, check_by_id, read_results, run_cli, write_recipe
+from tests.conftest import DATA, check_by_id, read_results, run_cli, write_recipe
 
 # --------------------------------------------------------------------------- near duplicates
 
@@ -157,8 +156,7 @@ def test_d7_unit_error_and_sensor_spike_in_tables(tmp_path: Path) -> None:
 
 
 def test_d7_breast_cancer_unit_errors_via_cli(tmp_path: Path) -> None:
-    needs_shared()
-    frame = pd.read_csv(SHARED / "breast_cancer.csv")
+    frame = pd.read_csv(DATA / "breast_cancer.csv")
     frame.loc[[7, 300], "mean_radius"] *= 1000
     csv = write_csv(tmp_path, "bc", frame)
     report = tmp_path / "report"
@@ -173,8 +171,7 @@ def test_d7_breast_cancer_unit_errors_via_cli(tmp_path: Path) -> None:
 
 
 def test_healthy_data_lists_top_ranked_samples_without_warning(tmp_path: Path) -> None:
-    needs_shared()
-    res = run_data_checks(tmp_path, SHARED / "wine.csv", ids=("data.outliers",))
+    res = run_data_checks(tmp_path, DATA / "wine.csv", ids=("data.outliers",))
     check = res["data.outliers"]
     assert check.status == "pass"
     assert len(check.examples) == 20  # the top 10 of each split, for a person to look at
@@ -184,8 +181,7 @@ def test_healthy_data_lists_top_ranked_samples_without_warning(tmp_path: Path) -
 
 def test_odd_data_gives_results_not_errors(tmp_path: Path) -> None:
     """NaN cells, colour images (HWC and CHW floats), an all-constant table."""
-    needs_shared()
-    frame = pd.read_csv(SHARED / "wine.csv")
+    frame = pd.read_csv(DATA / "wine.csv")
     frame.loc[[3, 50], "ash"] = np.nan
     frame.loc[7, "proline"] = np.inf
     res = run_data_checks(tmp_path, write_csv(tmp_path, "nan", frame))  # asserts no error

@@ -104,9 +104,9 @@ def test_healthy_wine_passes_every_training_check_with_numbers(tmp_path: Path) -
     ],
 )
 def test_healthy_datasets_pass(
-    tmp_path: Path, shared_datasets: Path, name: str, target: str, task: str
+    tmp_path: Path, data_dir: Path, name: str, target: str, task: str
 ) -> None:
-    recipe = _starter_recipe(tmp_path, shared_datasets / f"{name}.csv", target, task)
+    recipe = _starter_recipe(tmp_path, data_dir / f"{name}.csv", target, task)
     checks = _run(tmp_path, recipe)
     for check_id in MINE[:-1]:
         assert checks[check_id]["status"] == "pass", (check_id, checks[check_id]["message"])
@@ -228,8 +228,8 @@ def test_d4_shuffled_labels_fail_input_independent_and_evaluate(tmp_path: Path) 
     assert ev["metrics"]["accuracy_ci"][0] <= ev["metrics"]["majority_accuracy"]
 
 
-def test_d4_shuffled_digits_fail_input_independent(tmp_path: Path, shared_datasets: Path) -> None:
-    df = pd.read_csv(shared_datasets / "digits.csv")
+def test_d4_shuffled_digits_fail_input_independent(tmp_path: Path, data_dir: Path) -> None:
+    df = pd.read_csv(data_dir / "digits.csv")
     df["label"] = np.random.default_rng(1).permutation(df["label"].to_numpy())
     df.to_csv(tmp_path / "digits.csv", index=False)
     recipe = _starter_recipe(tmp_path, tmp_path / "digits.csv", "label", "classification")
@@ -551,9 +551,9 @@ def test_mnist_passes_every_training_check_quickly(tmp_path: Path) -> None:
 
 
 def test_human_baseline_for_regression_reports_mse_and_correlation(
-    tmp_path: Path, shared_datasets: Path
+    tmp_path: Path, data_dir: Path
 ) -> None:
-    df = pd.read_csv(shared_datasets / "diabetes.csv")
+    df = pd.read_csv(data_dir / "diabetes.csv")
     df["target_b"] = df["target"] + np.random.default_rng(0).normal(0.0, 20.0, len(df))
     df.to_csv(tmp_path / "diabetes_b.csv", index=False)
     recipe = _starter_recipe(tmp_path, tmp_path / "diabetes_b.csv", "target", "regression")

@@ -488,9 +488,9 @@ def test_cli_deep_sigmoid_net_has_vanishing_gradients(tmp_path: Path) -> None:
     )
 
 
-def test_cli_unnormalized_pixels_are_flagged(tmp_path: Path, shared_datasets: Path) -> None:
+def test_cli_unnormalized_pixels_are_flagged(tmp_path: Path, data_dir: Path) -> None:
     # digits (0..16) rescaled to 0..255 pixels, fed without normalization (D5)
-    frame = pd.read_csv(shared_datasets / "digits.csv")
+    frame = pd.read_csv(data_dir / "digits.csv")
     pixels = [c for c in frame.columns if c.startswith("px")]
     frame[pixels] = (frame[pixels] * 255 / 16).round()
     frame.to_csv(tmp_path / "digits255.csv", index=False)
@@ -507,8 +507,8 @@ def test_cli_unnormalized_pixels_are_flagged(tmp_path: Path, shared_datasets: Pa
     assert "saturated" in scale["message"]
 
 
-def test_cli_imbalance_1_to_20_with_zero_bias(tmp_path: Path, shared_datasets: Path) -> None:
-    frame = pd.read_csv(shared_datasets / "breast_cancer.csv")
+def test_cli_imbalance_1_to_20_with_zero_bias(tmp_path: Path, data_dir: Path) -> None:
+    frame = pd.read_csv(data_dir / "breast_cancer.csv")
     kept = pd.concat([frame[frame.label == 1], frame[frame.label == 0].head(18)])
     kept.to_csv(tmp_path / "imbalanced.csv", index=False)
     data = {"train": str(tmp_path / "imbalanced.csv"), "target": "label"}
@@ -532,9 +532,9 @@ def test_cli_imbalance_1_to_20_with_zero_bias(tmp_path: Path, shared_datasets: P
     assert check_by_id(res, "skeleton.init_loss")["status"] == "pass"
 
 
-def test_cli_regression_bias_at_the_target_mean(tmp_path: Path, shared_datasets: Path) -> None:
+def test_cli_regression_bias_at_the_target_mean(tmp_path: Path, data_dir: Path) -> None:
     data = {
-        "train": str(shared_datasets / "diabetes.csv"),
+        "train": str(data_dir / "diabetes.csv"),
         "target": "target",
         "task": "regression",
     }

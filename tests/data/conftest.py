@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+DATASETS = REPO_ROOT / "data"  # bundled real datasets (data/README.md)
 
 _IDX_TYPE = {np.dtype("uint8"): 0x08, np.dtype("int32"): 0x0C, np.dtype("float32"): 0x0D}
 
@@ -44,7 +44,5 @@ def write_idx(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture
 def datasets() -> Path:
-    """The shared real datasets (../shared/datasets from the repo root); skip if absent."""
-    if not DATASETS.is_dir():
-        pytest.skip(f"shared datasets not found at {DATASETS}")
+    """The bundled real datasets (data/ in the repository; data/README.md)."""
     return DATASETS

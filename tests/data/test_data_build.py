@@ -80,8 +80,6 @@ def test_digits_stays_tabular(datasets):
 
 def test_mnist(datasets):
     m = datasets / "mnist"
-    if not (m / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip("MNIST not in shared datasets")
     sec = DataSection(
         train=PairSource(
             images=str(m / "train-images-idx3-ubyte.gz"),

@@ -18,7 +18,7 @@ import nncheck.data.hashing as hashing
 from nncheck.data.hashing import duplicate_groups, exact_matches, joint_row_groups, row_groups
 from nncheck.data.neighbors import RadiusIndex, fit_projection, knn, pair_distances, smallest
 
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+DATASETS = Path(__file__).resolve().parents[2] / "data"
 
 
 def _brute_groups(x: np.ndarray) -> list[list[int]]:
@@ -91,8 +91,6 @@ def test_values_not_bytes_decide_across_dtypes_and_signed_zero() -> None:
 
 def test_iris_has_exactly_one_duplicate_pair_rows_101_and_142() -> None:
     path = DATASETS / "iris.csv"
-    if not path.exists():
-        pytest.skip("shared datasets not found")
     x = pd.read_csv(path).drop(columns="label").to_numpy()
     groups = duplicate_groups(row_groups(x))
     # 0-based data rows (the header is not a row): lines 103 and 144 of the file
@@ -101,9 +99,6 @@ def test_iris_has_exactly_one_duplicate_pair_rows_101_and_142() -> None:
 
 def test_digits_and_mnist_have_no_exact_duplicates() -> None:
     digits = DATASETS / "digits.csv"
-    mnist = DATASETS / "mnist" / "train-images-idx3-ubyte.gz"
-    if not digits.exists() or not mnist.exists():
-        pytest.skip("shared datasets not found")
     x = pd.read_csv(digits).drop(columns="label").to_numpy()
     assert duplicate_groups(row_groups(x)) == []
 
