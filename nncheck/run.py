@@ -39,6 +39,7 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     from nncheck.checks.runner import run_checks
     from nncheck.recipe.checks_section import check_name, parse_checks_section
     from nncheck.recipe.load import read_recipe
+    from nncheck.root_causes import attribute as attribute_root_causes
     from nncheck.writers.report_dir import check_report_dir
     from nncheck.writers.terminal import Terminal
 
@@ -72,6 +73,7 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
             on_done=term.check_done,
         )
 
+    checks = attribute_root_causes(checks)  # consequence_of: which finding explains which
     resolved = resolved_recipe(recipe, config.loss, dataset.task, str(report_dir))
     run = RunResult(
         recipe=resolved,
