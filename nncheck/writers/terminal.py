@@ -142,8 +142,7 @@ class Terminal:
                 self._print(
                     Text.assemble(
                         ("  ↳ ", STYLE[cause.status] if cause.status in STYLE else ""),
-                        f"probably consequences of {cause.id}: "
-                        + ", ".join(c.id for c in follow),
+                        f"probably consequences of {cause.id}: " + ", ".join(c.id for c in follow),
                         style="dim",
                     )
                 )

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nncheck.data.hashing import MAX_DECIMALS, row_decimals, rounded_matches
+from nncheck.data.hashing import MAX_DECIMALS, rounded_matches, row_decimals
 from tests.conftest import DATA, check_by_id, read_results, run_cli, write_recipe
 
 
@@ -64,8 +64,8 @@ def test_train_rows_written_again_with_two_decimals_are_leaks(tmp_path: Path) ->
     m = check["metrics"]
     assert check["status"] == "fail", check["message"]
     assert m["leaked"] == 10 and m["exact"] == 0 and m["after_rounding"] >= 1
-    assert "after rounding to the coarser precision of the two rows (2 decimals)" in (
-        check["message"]
+    assert (
+        "after rounding to the coarser precision of the two rows (2 decimals)" in (check["message"])
     )
     rounded = [e for e in check["examples"] if e["kind"] == "after rounding"]
     assert len(rounded) == m["after_rounding"] and all(e["decimals"] == 2 for e in rounded)
