@@ -47,7 +47,8 @@ def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     exact matching after rounding; near copies (slightly noised, or — for images — shifted
     by one pixel) by a neighbour search: a test sample leaks when a training sample lies
     within `near_ratio` (0.15) times the median nearest-neighbour distance of the training
-    data. On MNIST that separates re-encoded and noised copies (<= 0.11) from the closest honest pairs (0.197).
+    data. On MNIST that separates re-encoded and noised copies (<= 0.11) from the closest
+    honest pairs (0.197).
     Warns from `warn_count` leaked samples (1); fails when at least `fail_count` (3) leak and
     they are at least `fail_fraction` (1%) of the test set, enough to move a test metric by
     a percent and too many for a coincidence.
