@@ -299,10 +299,10 @@ def label_errors(args: argparse.Namespace) -> int:
 
     sys.path.insert(0, str(ROOT))
     from benchmarks import label_noise
-    from benchmarks.bugzoo.datasets import SHARED, available
+    from benchmarks.bugzoo.datasets import DATA_DIR, available
 
-    if not available(SHARED):
-        print(f"shared datasets not found at {SHARED}: nothing measured", file=sys.stderr)
+    if not available(DATA_DIR):
+        print(f"datasets not found at {DATA_DIR}: nothing measured", file=sys.stderr)
         return 0
     try:
         import cleanlab

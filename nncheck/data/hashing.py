@@ -219,13 +219,14 @@ def rounded_matches(query: np.ndarray, reference: np.ndarray) -> tuple[np.ndarra
     Only a pair whose coarser row has fewer than ``MAX_DECIMALS`` decimals can match here;
     rows written at the same precision match only exactly (``exact_matches``).
     """
-    q = np.asarray(query).reshape(len(query), -1).astype(np.float64)
-    r = np.asarray(reference).reshape(len(reference), -1).astype(np.float64)
-    pq, pr = row_decimals(np.asarray(query)), row_decimals(np.asarray(reference))
-    match = np.full(len(q), -1, np.int64)
-    places = np.full(len(q), -1, np.int64)
-    if len(q) == 0 or len(r) == 0 or np.asarray(query).dtype.kind != "f":
+    query, reference = np.asarray(query), np.asarray(reference)
+    match = np.full(len(query), -1, np.int64)
+    places = np.full(len(query), -1, np.int64)
+    if len(query) == 0 or len(reference) == 0 or query.dtype.kind != "f":
         return match, places
+    q = query.reshape(len(query), -1).astype(np.float64)
+    r = reference.reshape(len(reference), -1).astype(np.float64)
+    pq, pr = row_decimals(query), row_decimals(reference)
 
     def at(x: np.ndarray, k: int) -> np.ndarray:
         return np.rint(x * 10.0**k)

@@ -29,6 +29,8 @@ def test_rounded_matches_pairs_a_row_with_its_rounded_copy_either_way() -> None:
     # the reference holds the coarse copy: the finer query row is rounded instead
     back, _ = rounded_matches(ref[:3], np.round(ref[:3], 3))
     assert back.tolist() == [0, 1, 2]
+    none, _ = rounded_matches(np.zeros((0, 4)), ref)  # every test row already an exact leak
+    assert none.shape == (0,)
 
 
 def _split(tmp_path: Path, test: pd.DataFrame, train: pd.DataFrame) -> dict:
