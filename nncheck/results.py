@@ -29,6 +29,9 @@ class CheckResult:
     artifacts: dict[str, Any] = field(default_factory=dict)
     duration_s: float = 0.0
     traceback: str | None = None
+    # The id of another finding that probably explains this one (nncheck.root_causes);
+    # set after all checks ran, never changes the status.
+    consequence_of: str | None = None
 
 
 def result(

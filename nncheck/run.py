@@ -96,6 +96,7 @@ def audit_recipe(
     """recipe -> context -> checks -> RunResult: what `nncheck run` and `nncheck.audit`
     both do (the report is written by the caller, or not at all)."""
     from nncheck.checks.runner import run_checks
+    from nncheck.root_causes import attribute as attribute_root_causes
 
     ctx = build_context(recipe, progress=term.steps)
     for note in ctx.dataset.notes:
@@ -111,6 +112,7 @@ def audit_recipe(
             on_start=lambda spec: term.check_started(spec.id, spec.stage),
             on_done=term.check_done,
         )
+    checks = attribute_root_causes(checks)  # consequence_of: which finding explains which
     resolved = resolved_recipe(recipe, config.loss, dataset.task, report_dir)
     return RunResult(
         recipe=resolved,
@@ -227,6 +229,7 @@ def write_report(run: RunResult, directory: Path, docs: dict[str, str]) -> None:
     """
     from nncheck.interrupts import Interrupted, interrupts_deferred
     from nncheck.writers import (
+        exports,
         figures,
         html_report,
         json_results,
@@ -243,6 +246,7 @@ def write_report(run: RunResult, directory: Path, docs: dict[str, str]) -> None:
         with interrupts_deferred():
             with atomic_directory(directory) as tmp:
                 json_results.write(run, tmp)
+                exports.write(run, tmp)  # tables checks export as files (label_issues.csv)
                 junit.write(run, tmp)
                 summary_md.write(run, tmp)
                 html_report.write(run, tmp, docs, drawn)

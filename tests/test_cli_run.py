@@ -125,10 +125,9 @@ def test_recipe_skip_list_and_thresholds_apply(tmp_path: Path) -> None:
 
 
 def test_fail_on_warn_turns_warnings_into_exit_1(tmp_path: Path) -> None:
-    # a tight init-loss tolerance turns the healthy wine run's small gap into a warning
-    recipe = wine_recipe(
-        tmp_path, checks={"skeleton.init_loss": {"warn_rel": 1e-6, "fail_rel": 100.0}}
-    )
+    # no init-loss tolerance turns the healthy wine run's small gap (1.082 against the
+    # prior's 1.085) into a warning
+    recipe = wine_recipe(tmp_path, checks={"skeleton.init_loss": {"warn_rel": 1e-6, "z": 0.0}})
     path = write_recipe(tmp_path, recipe)
     assert run_cli("run", str(path), "--quiet").returncode == 0
     assert check_by_id(read_results(tmp_path / "report"), "skeleton.init_loss")["status"] == "warn"

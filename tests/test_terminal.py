@@ -108,7 +108,7 @@ def test_quiet_prints_only_the_failures_and_the_verdict(lr_zero: tuple[Path, Pat
 
 def test_quiet_with_fail_on_warn_also_prints_the_warnings(tmp_path: Path) -> None:
     recipe = wine_recipe(
-        tmp_path, checks={"skeleton.init_loss": {"warn_rel": 1e-6, "fail_rel": 100.0}}
+        tmp_path, checks={"skeleton.init_loss": {"warn_rel": 1e-6, "fail_rel": 100.0, "z": 0.0}}
     )
     proc = run_cli("run", str(write_recipe(tmp_path, recipe)), "--quiet", "--fail-on", "warn")
     assert proc.returncode == 1

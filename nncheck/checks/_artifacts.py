@@ -16,6 +16,9 @@ gets thumbnails and curves in the report without touching any writer.
   "zero_line"?}}`` — e.g. predicted vs true target (y = x) and residuals (y = 0).
 - ``artifacts["confusion"]``: ``{"labels": [...], "matrix": [[...]], "rows": "given label",
   "columns": "predicted"}`` — the test-set confusion matrix.
+- ``artifacts["exports"]``: ``{file name: {"columns": [...], "rows": [[...], ...]}}`` — a
+  table too long for the page (every label-error suspect), written beside the report as
+  a CSV file of that name.
 - ``artifacts["predictions"]``: ``{"steps", "rows", "targets", "outputs"}`` — raw outputs on a
   few fixed test samples over training (prediction dynamics).
 """

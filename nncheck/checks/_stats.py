@@ -134,6 +134,26 @@ def _per_sample_loss(out: np.ndarray, y: np.ndarray, loss: str, task: str) -> np
     return np.mean(diff * diff, axis=1)
 
 
+def constant_losses(
+    y: np.ndarray, prior: np.ndarray | list[float] | tuple[float, ...], task: str, loss: str
+) -> np.ndarray:
+    """Per-sample loss of the best constant prediction: the class frequencies ``prior``
+    (as log-priors for cross-entropy, as they are for MSE on one-hot targets) or, for
+    regression, ``prior[0]`` = the training mean. float64.
+
+    What a model that ignores its inputs can score: a trained model whose loss is above
+    it has learned less than nothing about the samples it is scored on.
+    """
+    p = np.asarray(prior, dtype=np.float64)
+    if task == "regression":
+        return (np.asarray(y, dtype=np.float64) - (p[0] if p.size else 0.0)) ** 2
+    labels = np.asarray(y, dtype=np.int64)
+    if loss == "cross_entropy":
+        q = np.clip(p, 1e-6, None)
+        return -np.log((q / q.sum())[labels])
+    return (1.0 - 2.0 * p[labels] + np.sum(p**2)) / max(p.size, 1)
+
+
 def probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
     """Class scores in [0, 1]: softmax for cross-entropy; MSE outputs clipped as they are."""
     out = np.asarray(outputs, dtype=np.float64)

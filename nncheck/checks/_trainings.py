@@ -44,6 +44,8 @@ class Training:
     train_monitor_loss: list[float] = field(default_factory=list)
     test_monitor_loss: list[float] = field(default_factory=list)
     fixed_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # test pos
+    train_monitor_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    test_monitor_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     fixed_outputs: list[np.ndarray] = field(default_factory=list)  # (m, k) per eval point
     test_outputs: np.ndarray | None = None  # final raw outputs on the whole test set
     seconds: float = 0.0
@@ -119,7 +121,15 @@ def _run(ctx: Context, name: str, *, zeroed: bool) -> Training:
     x_mtr, y_mtr = tr_x[mon_tr], train.y[mon_tr]
     x_mte, y_mte = te_x[mon_te], test.y[mon_te]
     x_fix = te_x[fixed]
-    run = Training(name, TrainCurve([], []), engine, {}, fixed_rows=fixed)
+    run = Training(
+        name,
+        TrainCurve([], []),
+        engine,
+        {},
+        fixed_rows=fixed,
+        train_monitor_rows=mon_tr,
+        test_monitor_rows=mon_te,
+    )
 
     def evaluate(done: int) -> None:
         run.eval_steps.append(done)

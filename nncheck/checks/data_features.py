@@ -261,6 +261,13 @@ def features(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         "raw_zero_share": zero_share,
         "constant_samples_train": len(const_rows),
         "constant_samples_share": const_row_share,
+        # Inputs wiped, blank or mostly constant: nncheck.root_causes files the duplicate,
+        # conflict, leakage and outlier findings this causes under this check.
+        "inputs_degenerate": bool(
+            zero_share >= float(t["wiped_zero_share"])
+            or const_row_share >= float(t["warn_constant_samples"])
+            or (d >= 2 and const_share >= float(t["fail_constant_features"]))
+        ),
         "max_shift_std": float(smd.max()) if d else 0.0,
         "max_shift_feature": names[top_shift] if d else None,
         "shifted_features": int(shifted.sum()),

@@ -20,6 +20,19 @@ from nncheck.data.dataset import Dataset
 from nncheck.results import CheckOutcome, result
 
 SPLITS = ("train", "test")
+EXPORT_NAME = "label_issues.csv"
+EXPORT_COLUMNS = (
+    "rank",
+    "split",
+    "row",
+    "given",
+    "suggested",
+    "p_given",
+    "p_suggested",
+    "given_threshold",
+    "flagged",
+    "probabilities",
+)
 
 
 @check(
@@ -31,7 +44,9 @@ SPLITS = ("train", "test")
         "warn_rate": 0.03,
         "min_suspects": 5,
         "max_samples": 100_000,
-        "max_examples": 20,
+        "max_examples": 10_000,
+        "min_listed": 20,
+        "max_thumbnails": 24,
     },
     ranges={
         "folds": Range(ge=2, le=20),
@@ -39,6 +54,8 @@ SPLITS = ("train", "test")
         "min_suspects": Range(ge=0),
         "max_samples": Range(ge=100, le=10_000_000),
         "max_examples": EXAMPLES,
+        "min_listed": EXAMPLES,
+        "max_thumbnails": Range(ge=0, le=200),
     },
     requires=("labels", "trainable"),
 )
@@ -176,12 +193,10 @@ def find_label_issues(
 
 def _judge(ds: Dataset, issues: LabelIssues, t: dict[str, Any]) -> CheckOutcome:
     classes = list(ds.classes or ())
-    splits = [ds.train, ds.test]
     n = len(issues.given)
     n_suspects = int(issues.suspect.sum())
     rate = issues.rate
     accuracy = float((issues.model.predicted == issues.given).mean())
-    limit = int(t["max_examples"])
 
     pairs: dict[tuple[int, int], int] = {}
     sus = np.flatnonzero(issues.suspect)
@@ -192,14 +207,18 @@ def _judge(ds: Dataset, issues: LabelIssues, t: dict[str, Any]) -> CheckOutcome:
             pairs[(int(code) // len(classes), int(code) % len(classes))] = int(count)
     top_pairs = list(pairs.items())[:5]
 
+    per_split = {
+        name: (int((issues.split == i).sum()), int((issues.suspect & (issues.split == i)).sum()))
+        for i, name in enumerate(SPLITS)
+    }
     metrics: dict[str, Any] = {
         "n_checked": n,
         "n_available": issues.n_available,
-        "n_train_checked": int((issues.split == 0).sum()),
-        "n_test_checked": int((issues.split == 1).sum()),
+        "n_train_checked": per_split["train"][0],
+        "n_test_checked": per_split["test"][0],
         "suspects": n_suspects,
-        "suspects_train": int((issues.suspect & (issues.split == 0)).sum()),
-        "suspects_test": int((issues.suspect & (issues.split == 1)).sum()),
+        "suspects_train": per_split["train"][1],
+        "suspects_test": per_split["test"][1],
         "estimated_error_rate": rate,
         "model": issues.model.description,
         "model_accuracy": accuracy,
@@ -212,27 +231,18 @@ def _judge(ds: Dataset, issues: LabelIssues, t: dict[str, Any]) -> CheckOutcome:
         ],
     }
 
-    examples = []
-    top = issues.ranking[:limit]
-    for rank, i in enumerate(top):
-        s, p = int(issues.split[i]), int(issues.pos[i])
-        g, sg = int(issues.given[i]), int(issues.suggested[i])
-        examples.append(
-            {
-                "rank": rank + 1,
-                "split": SPLITS[s],
-                "row": int(splits[s].indices[p]),
-                "given": classes[g],
-                "suggested": classes[sg],
-                "p_given": round(float(issues.probs[i, g]), 4),
-                "p_suggested": round(float(issues.probs[i, sg]), 4),
-                "given_threshold": round(float(issues.thresholds[g]), 4),
-                "flagged": bool(issues.suspect[i]),
-            }
-        )
-
+    listed = listed_samples(issues, int(t["max_examples"]), int(t["min_listed"]))
+    metrics["listed"] = len(listed)
+    examples = [_example(ds, issues, i, rank) for rank, i in enumerate(listed, start=1)]
     artifacts: dict[str, Any] = {
         "tables": {
+            "suspects per split": {
+                "columns": ["split", "labels checked", "suspects", "share"],
+                "rows": [
+                    [name, checked, found, f"{100 * found / checked:.2f}%" if checked else ""]
+                    for name, (checked, found) in per_split.items()
+                ],
+            },
             "suspected confusions (given -> suggested)": {
                 "columns": ["given", "suggested", "suspects"],
                 "rows": [[classes[g], classes[s], c] for (g, s), c in list(pairs.items())[:20]],
@@ -251,16 +261,20 @@ def _judge(ds: Dataset, issues: LabelIssues, t: dict[str, Any]) -> CheckOutcome:
                     for j in range(len(classes))
                 ],
             },
-        }
+        },
+        "exports": {EXPORT_NAME: _export_table(examples, issues, listed, classes)},
     }
     if ds.is_image and examples:
+        splits = [ds.train, ds.test]
         items = []
-        for ex, i in zip(examples, top):
-            caption = f"{ex['split']} row {ex['row']}: {ex['given']} -> {ex['suggested']}"
+        for ex, i in list(zip(examples, listed))[: int(t["max_thumbnails"])]:
+            caption = (
+                f"#{ex['rank']} {ex['split']} row {ex['row']}: {ex['given']} -> {ex['suggested']}"
+            )
             split = splits[int(issues.split[i])]
             items.extend(thumbnails(split, [int(issues.pos[i])], [caption], title="")["items"])
         artifacts["images"] = {
-            "title": "top label-error suspects (given -> suggested)",
+            "title": "top label-error suspects, most suspicious first (given -> suggested)",
             "items": items,
         }
 
@@ -269,26 +283,34 @@ def _judge(ds: Dataset, issues: LabelIssues, t: dict[str, Any]) -> CheckOutcome:
     )
     said = (
         f"{n_suspects} of {where} ({100 * rate:.1f}%) are suspect by confident learning on a "
-        f"{issues.model.short} ({100 * accuracy:.1f}% accurate out of fold)"
+        f"{issues.model.short} ({100 * accuracy:.1f}% accurate out of fold): "
+        f"{per_split['train'][1]} in train, {per_split['test'][1]} in test"
     )
     if top_pairs:
         said += "; most often " + ", ".join(
             f"{classes[g]} -> {classes[s]} ({c})" for (g, s), c in top_pairs[:3]
         )
-    if examples:
+    if examples and examples[0]["flagged"]:
         first = examples[0]
         said += (
             f"; least trusted: {first['split']} row {first['row']} labelled {first['given']},"
             f" model says {first['suggested']} (p={first['p_suggested']:.2f})"
+        )
+    if n_suspects:
+        capped = n_suspects > len([e for e in examples if e["flagged"]])
+        said += (
+            f"; the first {int(t['max_examples'])} suspects, ranked, are in {EXPORT_NAME}"
+            if capped
+            else f"; every suspect, ranked, is in {EXPORT_NAME}"
         )
     majority = float(np.bincount(issues.given).max() / max(n, 1))
     metrics["majority_share"] = majority
     warn = rate >= float(t["warn_rate"]) and n_suspects >= int(t["min_suspects"])
     if warn:
         hint = (
-            "Review the top suspects (examples, ranked): correct or drop wrong labels, or "
-            "have them labelled again. Many suspects between two classes point at "
-            "overlapping classes or a label-mapping error."
+            f"Review the suspects in {EXPORT_NAME} (most suspicious first): correct or drop "
+            "wrong labels, or have them labelled again. Many suspects between two classes "
+            "point at overlapping classes or a label-mapping error."
         )
         if accuracy <= majority + 0.02:
             said += (
@@ -309,3 +331,50 @@ def _judge(ds: Dataset, issues: LabelIssues, t: dict[str, Any]) -> CheckOutcome:
             artifacts=artifacts,
         )
     return result("pass", said, metrics=metrics, examples=examples, artifacts=artifacts)
+
+
+def listed_samples(issues: LabelIssues, max_listed: int, min_listed: int) -> np.ndarray:
+    """Every suspect, most suspicious first (the given label's probability, lowest first),
+    at most ``max_listed``; when fewer than ``min_listed`` are suspect, the least trusted
+    of the other labels fill up to ``min_listed``, so a person always has some to look at."""
+    ranked = issues.ranking
+    flagged = ranked[issues.suspect[ranked]][:max_listed]
+    if len(flagged) >= min_listed:
+        return flagged
+    others = ranked[~issues.suspect[ranked]][: min_listed - len(flagged)]
+    return np.concatenate([flagged, others])
+
+
+def _example(ds: Dataset, issues: LabelIssues, i: int, rank: int) -> dict[str, Any]:
+    classes = list(ds.classes or ())
+    splits = [ds.train, ds.test]
+    s, p = int(issues.split[i]), int(issues.pos[i])
+    g, sg = int(issues.given[i]), int(issues.suggested[i])
+    return {
+        "rank": rank,
+        "split": SPLITS[s],
+        "row": int(splits[s].indices[p]),
+        "given": classes[g],
+        "suggested": classes[sg],
+        "p_given": round(float(issues.probs[i, g]), 4),
+        "p_suggested": round(float(issues.probs[i, sg]), 4),
+        "given_threshold": round(float(issues.thresholds[g]), 4),
+        "flagged": bool(issues.suspect[i]),
+    }
+
+
+def _export_table(
+    examples: list[dict[str, Any]], issues: LabelIssues, listed: np.ndarray, classes: list[str]
+) -> dict[str, Any]:
+    """The listed samples as label_issues.csv: one row per sample, most suspicious first,
+    with the model's out-of-fold probability of every class (above 0.001, largest first)
+    in one ``probabilities`` column, ``class=p`` separated by spaces."""
+    probs = issues.probs[listed] if len(listed) else np.zeros((0, len(classes)), np.float32)
+    rows = []
+    for ex, row_probs in zip(examples, probs):
+        order = np.argsort(-row_probs, kind="stable")
+        shown = " ".join(
+            f"{classes[j]}={row_probs[j]:.3f}" for j in order if row_probs[j] >= 0.0005
+        )
+        rows.append([ex[c] for c in EXPORT_COLUMNS[:-1]] + [shown])
+    return {"columns": list(EXPORT_COLUMNS), "rows": rows}

@@ -19,6 +19,7 @@ from nncheck.checks._neighbors_cache import (
 )
 from nncheck.checks.context import Context
 from nncheck.checks.registry import COUNT, FRACTION, check
+from nncheck.data.hashing import rounded_matches
 from nncheck.results import CheckOutcome, result
 
 MAX_EXAMPLES = 20
@@ -41,10 +42,13 @@ def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     Why: a test sample the model has trained on measures memory, not generalization; a
     split made after augmentation or from overlapping sources inflates every test metric
     by up to the leaked fraction. Exact copies are found by hashing the rows as loaded;
-    near copies (re-encoded, slightly noised, or — for images — shifted by one pixel) by a
-    neighbour search: a test sample leaks when a training sample lies within `near_ratio`
-    (0.15) times the median nearest-neighbour distance of the training data. On MNIST that
-    separates re-encoded and noised copies (<= 0.11) from the closest honest pairs (0.197).
+    re-encoded copies (a file written with fewer decimals: a test row equal to a train row
+    once every value of both is rounded to the coarser precision of the two rows) by
+    exact matching after rounding; near copies (slightly noised, or — for images — shifted
+    by one pixel) by a neighbour search: a test sample leaks when a training sample lies
+    within `near_ratio` (0.15) times the median nearest-neighbour distance of the training
+    data. On MNIST that separates re-encoded and noised copies (<= 0.11) from the closest
+    honest pairs (0.197).
     Warns from `warn_count` leaked samples (1); fails when at least `fail_count` (3) leak and
     they are at least `fail_fraction` (1%) of the test set, enough to move a test metric by
     a percent and too many for a coincidence.
@@ -57,7 +61,9 @@ def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     scale = geometry(ctx).scale
     n_test = len(ds.test)
     n_exact, n_near = len(lk.exact_test), len(lk.near)
-    leaked = n_exact + n_near
+    r_test, r_train, r_places = _rounded_leaks(ds, lk)
+    n_rounded = len(r_test)
+    leaked = n_exact + n_near + n_rounded
     shifted = int(np.count_nonzero(lk.near.shift)) if lk.near.shift is not None else 0
     metrics: dict[str, Any] = {
         "n_test": n_test,
@@ -65,6 +71,7 @@ def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         "leaked_fraction": round(leaked / n_test, 6) if n_test else 0.0,
         "exact": n_exact,
         "near": n_near,
+        "after_rounding": n_rounded,
         "near_shifted": shifted,
         **near_metrics(ctx, ratio),
     }
@@ -79,6 +86,17 @@ def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             }
         )
         pairs_for_thumbs.append((int(te), int(tr), "exact"))
+    for te, tr, places in zip(r_test[:MAX_EXAMPLES], r_train, r_places):
+        if len(examples) >= MAX_EXAMPLES:
+            break
+        examples.append(
+            {
+                "test_row": source_rows(ds.test, [te])[0],
+                "train_row": source_rows(ds.train, [tr])[0],
+                "kind": "after rounding",
+                "decimals": int(places),
+            }
+        )
     near = lk.near
     for i in range(min(n_near, max(0, MAX_EXAMPLES - len(examples)))):
         d = float(near.dist[i])
@@ -96,6 +114,10 @@ def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         pairs_for_thumbs.append((int(near.a[i]), int(near.b[i]), f"near {d / scale:.2f}x"))
     if leaked:
         detail = f"{n_exact} exact, {n_near} near"
+        if n_rounded:
+            shown = ", ".join(str(int(k)) for k in np.unique(r_places))
+            detail += f", {n_rounded} after rounding to the coarser precision of the two rows"
+            detail += f" ({shown} decimals)"
         if shifted:
             detail += f" ({shifted} of them after a 1-pixel shift)"
         message = f"{leaked} test samples ({pct(leaked, n_test)}) also occur in train: {detail}"
@@ -131,3 +153,19 @@ def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     return result(
         status, message, hint=hint, metrics=metrics, examples=examples, artifacts=artifacts
     )
+
+
+def _rounded_leaks(ds: Any, lk: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Test rows (not already exact or near leaks) equal to a train row once both are
+    rounded to the coarser precision of the two: (test rows, train rows, decimals).
+
+    Tables of floats only: integer data and images have one precision (exact matching
+    already answered)."""
+    none = np.zeros(0, np.int64)
+    x_te, x_tr = ds.test.x_raw, ds.train.x_raw
+    if ds.is_image or x_te.dtype.kind != "f" or len(x_te) == 0 or len(x_tr) == 0:
+        return none, none, none
+    rest = np.setdiff1d(np.arange(len(x_te)), np.concatenate([lk.exact_test, lk.near.a]))
+    match, places = rounded_matches(x_te[rest], x_tr)
+    hit = match >= 0
+    return rest[hit], match[hit], places[hit]

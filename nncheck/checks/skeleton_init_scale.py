@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from nncheck.checks._skeleton import histogram, layer_of
+from nncheck.checks._skeleton import activation_stats, histogram, judge_hidden, layer_of, severity
 from nncheck.checks.context import Context
 from nncheck.checks.registry import FRACTION, POSITIVE, RATIO, Range, check
 from nncheck.engines.base import LayerActivation
@@ -121,7 +121,7 @@ def init_scale(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     layer_stats = []
     hidden = acts[:-1] if len(acts) > 1 else []
     for i, act in enumerate(acts):
-        st = _activation_stats(act)
+        st = activation_stats(act)
         layer_stats.append(st)
         histograms[f"{act.name} activations"] = histogram(act.post)
         if act.pre is not None and act.kind in ("tanh", "sigmoid", "relu"):
@@ -137,7 +137,7 @@ def init_scale(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             )
             continue
         if i < len(hidden):
-            _judge_hidden(act, st, t, findings)
+            judge_hidden(act, st, t, findings)
     metrics["layers"] = layer_stats
 
     # Output spread (the last activation is the model's output).
@@ -148,7 +148,7 @@ def init_scale(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             ystd = float(np.nanstd(ctx.dataset.train.y.astype(np.float64))) or 1.0
             spread, unit = spread / ystd, "output std in target stds"
         metrics["output_spread"] = spread
-        level = _level(spread, float(t["output_std_warn"]), float(t["output_std_fail"]))
+        level = severity(spread, float(t["output_std_warn"]), float(t["output_std_fail"]))
         if level:
             findings.append(
                 (
@@ -235,83 +235,6 @@ def init_scale(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     return result(status, message, hint=" ".join(hints[:2]), metrics=metrics, artifacts=artifacts)
 
 
-def _activation_stats(act: LayerActivation) -> dict[str, Any]:
-    post = np.asarray(act.post, dtype=np.float64).reshape(len(act.post), -1)
-    pre = None if act.pre is None else np.asarray(act.pre, np.float64).reshape(len(act.pre), -1)
-    finite = bool(np.isfinite(post).all() and (pre is None or np.isfinite(pre).all()))
-    st: dict[str, Any] = {
-        "name": act.name,
-        "kind": act.kind,
-        "units": int(post.shape[1]),
-        "finite": finite,
-        "mean": float(post.mean()) if finite else float("nan"),
-        "std": float(post.std()) if finite else float("nan"),
-        "pre_std": float(pre.std()) if pre is not None and finite else None,
-        "dead": None,
-        "saturated": None,
-    }
-    if act.kind == "relu":
-        # Never active, and pushed below zero rather than fed zeros (a conv position over
-        # an all-zero image border has pre-activation exactly 0: idle, not dead).
-        off = (pre < 0) if pre is not None and pre.shape == post.shape else (post <= 0)
-        st["dead"] = float(np.mean(off.all(axis=0)))
-    elif act.kind == "tanh":
-        st["saturated"] = float(np.mean(np.abs(post) > 0.99))
-    elif act.kind == "sigmoid":
-        st["saturated"] = float(np.mean((post < 0.01) | (post > 0.99)))
-    return st
-
-
-def _judge_hidden(
-    act: LayerActivation, st: dict[str, Any], t: dict[str, Any], findings: list
-) -> None:
-    scale = st["pre_std"] if st["pre_std"] is not None else st["std"]
-    what = "pre-activation std" if st["pre_std"] is not None else "activation std"
-    if scale < float(t["act_std_low_warn"]):
-        level = 2 if scale < float(t["act_std_low_fail"]) else 1
-        findings.append(
-            (
-                level,
-                f"signal vanishes: {act.name} {what} {scale:.2g} at init",
-                "Weights too small: use he (ReLU) or xavier (tanh/sigmoid) init, or a larger "
-                "init_std.",
-            )
-        )
-    level = _level(scale, float(t["act_std_high_warn"]), float(t["act_std_high_fail"]))
-    if level:
-        findings.append(
-            (
-                level,
-                f"activations explode: {act.name} {what} {scale:.3g} at init",
-                "Weights too large or inputs un-normalized: use he/xavier init and normalize "
-                "the inputs.",
-            )
-        )
-    if st["saturated"] is not None:
-        level = _level(st["saturated"], float(t["saturated_warn"]), float(t["saturated_fail"]))
-        if level:
-            findings.append(
-                (
-                    level,
-                    f"{st['saturated']:.0%} of {act.name} activations saturated at init",
-                    f"Saturated {act.kind} units pass almost no gradient: use xavier init, "
-                    "a smaller init_std, and normalized inputs.",
-                )
-            )
-    if st["dead"] is not None:
-        level = _level(st["dead"], float(t["dead_warn"]), float(t["dead_fail"]))
-        if level:
-            findings.append(
-                (
-                    level,
-                    f"{st['dead']:.0%} of {act.name} units are dead (never active over the "
-                    "batch) at init",
-                    "Dead ReLUs never learn: check for large negative biases, use he init "
-                    "and normalized inputs, or try LeakyReLU.",
-                )
-            )
-
-
 def _judge_gradients(
     names: list[str], first: float, last: float, ratio: float, t: dict[str, Any], findings: list
 ) -> None:
@@ -332,7 +255,7 @@ def _judge_gradients(
         )
         return
     shrink = 1.0 / ratio if ratio > 0 else float("inf")
-    level = _level(shrink, float(t["grad_ratio_warn"]), float(t["grad_ratio_fail"]))
+    level = severity(shrink, float(t["grad_ratio_warn"]), float(t["grad_ratio_fail"]))
     if level:
         findings.append(
             (
@@ -343,7 +266,7 @@ def _judge_gradients(
                 "instead of sigmoid, fewer layers, or residual connections / normalization.",
             )
         )
-    level = _level(ratio, float(t["grad_ratio_warn"]), float(t["grad_ratio_fail"]))
+    level = severity(ratio, float(t["grad_ratio_warn"]), float(t["grad_ratio_fail"]))
     if level:
         findings.append(
             (
@@ -353,12 +276,6 @@ def _judge_gradients(
                 "Weights too large for the depth: use he/xavier init (or a smaller init_std).",
             )
         )
-
-
-def _level(value: float, warn: float, fail: float) -> int:
-    if not value <= fail:  # NaN counts as a failure
-        return 2
-    return 1 if value > warn else 0
 
 
 def _feature_name(ctx: Context, j: int) -> str:

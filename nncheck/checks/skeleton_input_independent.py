@@ -46,7 +46,10 @@ def input_independent(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     twin, sample by sample on the whole test set. Fails when the relative loss reduction is
     below `fail_gain` or not `z` standard errors above zero, unless accuracy improves by at
     least `fail_accuracy_gain` (absolute, also `z` SE clear); warns below `warn_gain` /
-    `warn_accuracy_gain`.
+    `warn_accuracy_gain`. When the two disagree — accuracy clearly better with real
+    inputs while the test loss is above the zeroed-input model's (a confidently wrong
+    model), or the loss clearly better while the accuracy is clearly worse — it says both
+    and warns. The message leads with the figure the verdict rests on.
     Fix: follow the diagnosis in the message: check the preprocessing of the inputs, the
     join of inputs and labels, or the forward pass of the model.
     """
@@ -86,11 +89,15 @@ def input_independent(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         "zeroed_train_loss": zero.train_monitor_loss[-1],
     }
     helps_loss = gain >= float(t["fail_gain"]) and gain - z * gain_se > 0
+    # A test loss above the zeroed-input model's while the accuracy is clearly better is a
+    # contradiction whatever its error bar: the heavy tail of a confidently wrong model
+    # (a few samples at 20-50 nats) makes any error bar on the loss wide.
+    hurts_loss = loss_r > loss_z
     strong = gain >= float(t["warn_gain"])
     said_loss = f"test loss {fmt_pm(loss_r, se_r)} with real inputs vs {fmt_pm(loss_z, se_z)} "
     said_loss += f"with zeroed inputs ({100 * gain:+.1f}% ± {100 * gain_se:.1f}%)"
     said_acc = ""
-    helps_acc = False
+    helps_acc = hurts_acc = False
     if ds.task == "classification":
         cr = np.argmax(real.test_outputs, axis=1) == y
         cz = np.argmax(zero.test_outputs, axis=1) == y
@@ -108,9 +115,33 @@ def input_independent(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             accuracy_gain_se=diff_se,
         )
         helps_acc = diff >= float(t["fail_accuracy_gain"]) and diff - z * diff_se > 0
+        hurts_acc = diff + z * diff_se < 0
         strong = strong or diff >= float(t["warn_accuracy_gain"])
-        said_acc = f"; accuracy {fmt_pct(acc_r, lo_r, hi_r)} vs {fmt_pct(acc_z, lo_z, hi_z)}"
-    said = said_loss + said_acc
+        said_acc = f"accuracy {fmt_pct(acc_r, lo_r, hi_r)} vs {fmt_pct(acc_z, lo_z, hi_z)}"
+    # The headline leads with the figure the verdict rests on.
+    if helps_loss or not helps_acc:
+        said = said_loss + (f"; {said_acc}" if said_acc else "")
+    else:
+        said = f"{said_acc}; {said_loss}"
+    metrics["verdict_rests_on"] = "loss" if helps_loss else ("accuracy" if helps_acc else "")
+    if (helps_acc and hurts_loss) or (helps_loss and hurts_acc):
+        better, worse = ("accuracy", "test loss") if helps_acc else ("test loss", "accuracy")
+        metrics["loss_and_accuracy_disagree"] = True
+        return result(
+            "warn",
+            f"the {better} says real inputs help but the {worse} says they hurt: {said}",
+            hint="The model ranks the right class first more often with its inputs, but is "
+            "confidently wrong on the samples it misses (a loss far above the zeroed-input "
+            "model's): an init far too large that training has not recovered from, too high "
+            "a learning rate, or overfitting; see skeleton.init_loss and "
+            "overfit.loss_decreases. Trust neither number until they agree."
+            if helps_acc
+            else "The loss improves while fewer samples are classified right: the model "
+            "fits the probabilities of easy samples and loses hard ones; check the class "
+            "balance and train longer before trusting either number.",
+            metrics=metrics,
+            artifacts=artifacts,
+        )
     if helps_loss or helps_acc:
         if strong:
             return result("pass", f"real inputs help: {said}", metrics=metrics, artifacts=artifacts)

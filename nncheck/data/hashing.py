@@ -173,3 +173,76 @@ def exact_matches(query: np.ndarray, reference: np.ndarray) -> np.ndarray:
     # the first reference row of each group: assign in reverse so the smallest index wins
     first_ref[ref_groups[::-1]] = np.arange(nr - 1, -1, -1)
     return first_ref[groups[nr:]]
+
+
+# Decimal precision: a re-encoded copy of a row (written to a CSV with fewer digits)
+# differs from its original only below the coarser precision of the two rows.
+MAX_DECIMALS = 9  # "more digits than that, or than the dtype resolves": full precision
+
+
+def row_decimals(x: np.ndarray, chunk: int = CHUNK_ROWS) -> np.ndarray:
+    """Per row of ``x`` (n, d): the fewest decimals that write each of its values exactly
+    as parsed into its float dtype — the precision the row was written with (0 for
+    integer data; ``MAX_DECIMALS`` for full precision)."""
+    x = np.asarray(x)
+    n = x.shape[0]
+    if x.dtype.kind != "f" or n == 0:
+        return np.zeros(n, np.int64)
+    flat = x.reshape(n, -1)
+    out = np.empty(n, np.int64)
+    for s in range(0, n, chunk):
+        xv = flat[s : s + chunk].astype(np.float64)
+        spacing = np.spacing(np.abs(flat[s : s + chunk])).astype(np.float64)
+        found = np.full(len(xv), MAX_DECIMALS, np.int64)
+        open_rows = np.ones(len(xv), bool)
+        for k in range(MAX_DECIMALS):
+            scale = 10.0**k
+            y, tol = xv[open_rows] * scale, spacing[open_rows] * scale
+            # a value parsed from k decimals lies within its (scaled) resolution of an
+            # integer; a value whose resolution reaches the step holds no more digits
+            exact = (np.abs(y - np.rint(y)) <= tol) | (tol >= 0.5) | ~np.isfinite(y)
+            ok = exact.all(axis=1)
+            rows = np.flatnonzero(open_rows)[ok]
+            found[rows] = k
+            open_rows[rows] = False
+            if not open_rows.any():
+                break
+        out[s : s + chunk] = found
+    return out
+
+
+def rounded_matches(query: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of ``query``, the first row of ``reference`` equal to it after rounding
+    every value of both to the coarser precision of the two rows (-1 where none), and that
+    precision in decimals (-1 where none). Linear: one exact match per precision found.
+
+    Only a pair whose coarser row has fewer than ``MAX_DECIMALS`` decimals can match here;
+    rows written at the same precision match only exactly (``exact_matches``).
+    """
+    query, reference = np.asarray(query), np.asarray(reference)
+    match = np.full(len(query), -1, np.int64)
+    places = np.full(len(query), -1, np.int64)
+    if len(query) == 0 or len(reference) == 0 or query.dtype.kind != "f":
+        return match, places
+    q = query.reshape(len(query), -1).astype(np.float64)
+    r = reference.reshape(len(reference), -1).astype(np.float64)
+    pq, pr = row_decimals(query), row_decimals(reference)
+
+    def at(x: np.ndarray, k: int) -> np.ndarray:
+        return np.rint(x * 10.0**k)
+
+    # the query row is the coarser one: round the finer reference rows to its precision
+    for k in np.unique(pq[pq < MAX_DECIMALS]):
+        rows, finer = np.flatnonzero(pq == k), np.flatnonzero(pr > k)
+        if len(finer):
+            hit = exact_matches(at(q[rows], k), at(r[finer], k))
+            found = (hit >= 0) & (match[rows] < 0)
+            match[rows[found]], places[rows[found]] = finer[hit[found]], k
+    # the reference row is the coarser one: round the finer query rows to its precision
+    for k in np.unique(pr[pr < MAX_DECIMALS]):
+        rows, coarse = np.flatnonzero((pq > k) & (match < 0)), np.flatnonzero(pr == k)
+        if len(rows):
+            hit = exact_matches(at(q[rows], k), at(r[coarse], k))
+            found = hit >= 0
+            match[rows[found]], places[rows[found]] = coarse[hit[found]], k
+    return match, places

@@ -228,6 +228,17 @@ def safe_figure_blocks(check: CheckResult, drawn: list[Picture | Problem]) -> li
 # ---- the page ----------------------------------------------------------------------------
 
 
+def _look_first(run: RunResult, checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The "look at these first" list: each cause first, its consequences under it."""
+    from nncheck.root_causes import look_first
+
+    by_id = {c["id"]: c for c in checks}
+    return [
+        {**by_id[cause.id], "consequences": [by_id[c.id] for c in follow]}
+        for cause, follow in look_first(run.checks)
+    ]
+
+
 def _model_text(recipe: dict[str, Any], dataset: dict[str, Any]) -> str:
     model = recipe.get("model", {}) or {}
     if model.get("engine") == "torch":
@@ -280,6 +291,7 @@ def context(
                 "figures": safe_figure_blocks(c, drawn.get(c.id, [])),
                 "duration": c.duration_s,
                 "traceback": c.traceback,
+                "consequence_of": c.consequence_of,
             }
         )
     stages = [s for s in STAGES if any(c["stage"] == s for c in checks)]
@@ -297,7 +309,7 @@ def context(
             }
             for s in stages
         ],
-        "attention": [c for c in checks if c["status"] in ("fail", "error", "warn")],
+        "attention": _look_first(run, checks),
         "dataset": dataset,
         "model": _model_text(recipe, dataset),
         "engine": (recipe.get("model", {}) or {}).get("engine", ""),

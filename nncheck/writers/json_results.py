@@ -35,6 +35,7 @@ def to_dict(run: RunResult) -> dict[str, Any]:
                 "examples": jsonable(c.examples),
                 "artifacts": sorted(c.artifacts),
                 "duration_s": round(c.duration_s, 4),
+                "consequence_of": c.consequence_of,
                 **({"traceback": c.traceback} if c.traceback else {}),
             }
             for c in run.checks

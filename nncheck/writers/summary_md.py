@@ -6,6 +6,7 @@ import html
 from pathlib import Path
 
 from nncheck.results import RunResult
+from nncheck.root_causes import look_first
 from nncheck.writers.report_dir import write_text
 
 ICONS = {
@@ -34,8 +35,11 @@ def render(run: RunResult) -> str:
         "|---|---|---|",
     ]
     for c in run.checks:
-        lines.append(f"| `{c.id}` | {ICONS[c.status]} | {cell(c.message)} |")
-    hints = [c for c in run.checks if c.status in ("fail", "warn", "error") and c.hint]
+        cause = f"probably a consequence of `{c.consequence_of}`: " if c.consequence_of else ""
+        lines.append(f"| `{c.id}` | {ICONS[c.status]} | {cause}{cell(c.message)} |")
+    # Hints in "look at these first" order: a cause's hint first, its consequences' not
+    # repeated (fixing the cause is what to try).
+    hints = [c for c, _ in look_first(run.checks) if c.hint]
     if hints:
         lines += ["", "### What to try", ""]
         lines += [f"- **{c.id}**: {cell(c.hint)}" for c in hints]

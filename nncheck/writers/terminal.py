@@ -120,6 +120,8 @@ class Terminal:
         """After the report is written: (quiet) the failures, then the verdict line."""
         from rich.text import Text
 
+        from nncheck.root_causes import look_first
+
         if self.quiet:
             for c in run.checks:
                 if self._failing(c.status):
@@ -132,6 +134,15 @@ class Terminal:
                         ("  -  skip  ", STYLE["skip"]),
                         f"{len(unselected)} checks by request: "
                         + ", ".join(c.id for c in unselected),
+                        style="dim",
+                    )
+                )
+        for cause, follow in look_first(run.checks):
+            if follow:
+                self._print(
+                    Text.assemble(
+                        ("  ↳ ", STYLE[cause.status] if cause.status in STYLE else ""),
+                        f"probably consequences of {cause.id}: " + ", ".join(c.id for c in follow),
                         style="dim",
                     )
                 )

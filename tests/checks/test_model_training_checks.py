@@ -116,6 +116,52 @@ def test_healthy_datasets_pass(
         assert "R²" in checks["evaluate.full_test_set"]["message"]
 
 
+# --------------------------------------------------------------------------- no contradictions
+
+
+def test_init_std_10_loss_and_accuracy_disagree_and_every_check_says_so(tmp_path: Path) -> None:
+    # wine with init_std 10: 59% accurate, but a test loss 3-4x the constant predictor's
+    recipe = wine_recipe(tmp_path, model={"init": "normal", "init_std": 10.0})
+    checks = _run(tmp_path, recipe, *MINE[:-1])
+    ii = checks["skeleton.input_independent"]
+    assert ii["status"] == "warn", ii["message"]
+    assert ii["message"].startswith(
+        "the accuracy says real inputs help but the test loss says they hurt: accuracy"
+    )
+    m = ii["metrics"]
+    assert m["loss_and_accuracy_disagree"] and m["real_test_loss"] > m["zeroed_test_loss"]
+    assert m["real_accuracy"] > m["zeroed_accuracy"]
+    ld = checks["overfit.loss_decreases"]
+    assert ld["status"] == "warn" and "ends worse than a constant predictor" in ld["message"]
+    assert ld["metrics"]["final_loss"] > ld["metrics"]["constant_predictor_loss"]
+    ev = checks["evaluate.full_test_set"]
+    assert ev["status"] == "warn" and "worse than a constant predictor" in ev["message"]
+    ratio = ev["metrics"]["loss"] / ev["metrics"]["constant_predictor_loss"]
+    assert f"{ratio:.2g}× the" in ev["message"]
+
+
+def test_headline_leads_with_the_figure_the_verdict_rests_on(tmp_path: Path) -> None:
+    checks = _run(tmp_path, wine_recipe(tmp_path), "skeleton.input_independent")
+    ii = checks["skeleton.input_independent"]
+    assert ii["status"] == "pass" and ii["metrics"]["verdict_rests_on"] == "loss"
+    assert ii["message"].startswith("real inputs help: test loss")
+
+
+def test_linear_model_at_100_percent_with_the_loss_still_falling_warns_crawled(
+    tmp_path: Path,
+) -> None:
+    recipe = wine_recipe(tmp_path, seed=2, model={"hidden": []}, train={"lr": 0.001})
+    path = write_recipe(tmp_path, recipe)
+    proc = run_cli("run", str(path), "--quiet", "--only", "overfit.one_batch")
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # a warning, not a failure
+    check = read_results(tmp_path / "report")["checks"]
+    one = next(c for c in check if c["id"] == "overfit.one_batch")
+    assert one["status"] == "warn" and one["message"].startswith("crawled: 8 samples at 100%")
+    m = one["metrics"]
+    assert m["failure_mode"] == "crawled" and m["train_accuracy"] == 1.0
+    assert m["target_loss"] < m["final_loss"] < m["initial_loss"]
+
+
 # --------------------------------------------------------------------------- M1, M2
 
 
