@@ -23,7 +23,16 @@ from nncheck.results import STAGES, CheckOutcome
 #   engine      - a model engine could be built
 #   trainable   - data.integrity did not fail (the data can be fed to a model)
 #   second_annotation - the recipe names a second annotation column
-REQUIREMENTS = ("labels", "regression", "engine", "trainable", "second_annotation", "images")
+#   table       - the data is a table (csv/parquet) with columns the data layer reports on
+REQUIREMENTS = (
+    "labels",
+    "regression",
+    "engine",
+    "trainable",
+    "second_annotation",
+    "images",
+    "table",
+)
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,9 @@ def _check_order(check_id: str) -> int:
 
 SPEC_ORDER = [
     "data.integrity",
+    "data.identifiers",
+    "data.missing_values",
+    "data.categories",
     "data.duplicates",
     "data.leakage",
     "data.label_conflicts",

@@ -30,6 +30,27 @@ class FractionSplit(_Strict):
 
 
 Source = Union[str, PairSource]
+Cell = Union[str, int, float]
+
+
+class CsvOptions(_Strict):
+    """CSV dialect settings; each one left out is sniffed from the file and said in the
+    run's notes (a wrong guess is fixed here, not by editing the file)."""
+
+    delimiter: Literal[",", ";", "\t", "|", None] = None
+    header: Union[bool, None] = None  # false: the first line is data; columns col_1..col_N
+    encoding: Literal["utf-8", "utf-8-sig", "latin-1", "cp1252", None] = None
+    decimal: Literal[".", ",", None] = None
+
+
+class OneHotOptions(_Strict):
+    """How categorical columns become one-hot features (fitted on train rows only)."""
+
+    # Values seen fewer than min_count times in train, and all but the max_levels most
+    # frequent ones, share one `column=<rare>` feature: the width stays bounded and a
+    # value seen once cannot become a feature of its own that only memorizes one row.
+    max_levels: int = Field(20, ge=1)
+    min_count: int = Field(5, ge=1)
 
 
 class DataSection(_Strict):
@@ -40,6 +61,33 @@ class DataSection(_Strict):
     normalize: Literal["none", "standardize", "minmax", "scale255"] = "standardize"
     second_annotation: Union[str, None] = None
     classes: Union[int, list[Union[str, int]], None] = None
+    # ---- tables (csv / parquet); see README "Tables as they come"
+    categorical: list[str] = Field(default_factory=list)  # numeric columns to one-hot too
+    ordinal: dict[str, list[Cell]] = Field(default_factory=dict)  # column: [low, ..., high]
+    drop: list[str] = Field(default_factory=list)
+    features: Union[list[str], None] = None  # exactly these columns (identifiers included)
+    identifiers: Literal["drop", "keep"] = "drop"
+    missing: Literal["error", "drop", "impute"] = "error"
+    na_values: Union[list[Cell], dict[str, list[Cell]]] = Field(default_factory=list)
+    groups: Union[str, None] = None
+    csv: CsvOptions = Field(default_factory=CsvOptions)
+    one_hot: OneHotOptions = Field(default_factory=OneHotOptions)
+
+    @model_validator(mode="after")
+    def _columns_sane(self) -> DataSection:
+        if self.features is not None and self.drop:
+            raise ValueError("give data.features (the columns to use) or data.drop, not both")
+        if self.features is not None and not self.features:
+            raise ValueError("data.features lists no column")
+        both = sorted(set(self.categorical) & set(self.ordinal))
+        if both:
+            raise ValueError(f"column {both[0]!r} is in both data.categorical and data.ordinal")
+        for column, order in self.ordinal.items():
+            if len({str(v) for v in order}) != len(order):
+                raise ValueError(f"data.ordinal.{column}: the values must be unique")
+            if not order:
+                raise ValueError(f"data.ordinal.{column}: list the values, lowest first")
+        return self
 
     @field_validator("classes")
     @classmethod
