@@ -86,13 +86,20 @@ def init_recipe(
     header = (
         f"# Starter recipe written by `nncheck init` for {data.name}.\n"
         f"# Target: {raw.target!r} ({target_why}); task {task} ({why}).\n"
-        + "".join(f"# {line}\n" for line in found)
+        + "".join(_comment(line) for line in found)
         + "# Edit freely; `nncheck checks` lists every check.\n"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(header + yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
     read_recipe(out)  # what we wrote must load
     return out
+
+
+def _comment(line: str) -> str:
+    """A YAML comment wrapped at 92 columns."""
+    import textwrap
+
+    return "".join(f"# {part}\n" for part in textwrap.wrap(line, 92, subsequent_indent="  "))
 
 
 def _table_settings(raw: Any, data: dict[str, Any]) -> list[str]:

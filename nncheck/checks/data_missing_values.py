@@ -19,7 +19,12 @@ MAX_EXAMPLES = 30
 @check(
     "data.missing_values",
     stage="data",
-    defaults={"warn_fraction": 0.0, "sentinel_min_count": 3, "sentinel_gap": 3.0},
+    defaults={
+        "warn_fraction": 0.0,
+        "sentinel_min_count": 3,
+        "sentinel_gap": 4.0,
+        "sentinel_max_share": 0.5,
+    },
     requires=("table",),
     catches="T2",
 )
@@ -36,8 +41,12 @@ def data_missing_values(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     column over the train file and the test file, with the first rows. Sentinel codes are
     found from evidence in the column (nncheck/data/sentinels.py): zeros standing apart
     from an otherwise positive column (the smallest positive value at least `sentinel_gap`
-    (3) typical steps above 0), -1/-9/-99/-999/-9999 in a column otherwise >= 0, and
-    99/999/9999 far above every other value, each at least `sentinel_min_count` (3) times.
+    (4) typical steps above 0; a 0 blood pressure next to values from 24 in steps of 2)
+    that are a spike, not the column's main value (at most `sentinel_max_share`, 50%, of
+    its cells: a discount or a zoning share that is 0 in most rows is honest), -1/-9/-99/
+    -999/-9999 in a column otherwise >= 0, and 99/999/9999 far above every other value,
+    each at least `sentinel_min_count` (3) times. A count whose zeros are its smallest
+    values (0, 1, 2 ... pregnancies) has no sentinel.
     They are reported, never changed: declare them with `data.na_values`.
     Fails when feature values are missing and `data.missing` is `error` (the default);
     warns when more than `warn_fraction` (0) of the rows had a missing feature value that
@@ -57,7 +66,13 @@ def data_missing_values(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     with_missing = [c for c in features if c.missing + c.missing_test]
     cells = sum(c.missing + c.missing_test for c in with_missing)
     others = [c for c in table.columns if c.role != "feature" and c.missing + c.missing_test]
-    sentinels = _sentinels(ds, table, int(t["sentinel_min_count"]), float(t["sentinel_gap"]))
+    sentinels = _sentinels(
+        ds,
+        table,
+        int(t["sentinel_min_count"]),
+        float(t["sentinel_gap"]),
+        float(t["sentinel_max_share"]),
+    )
     rows_hit = table.incomplete.count + table.incomplete_test.count
     sparse = table.sparse.count + table.sparse_test.count
 
@@ -201,7 +216,9 @@ def _column_example(c: ColumnReport, table: TableReport) -> dict[str, Any]:
     return ex
 
 
-def _sentinels(ds: Any, table: TableReport, min_count: int, gap: float) -> dict[str, list[Any]]:
+def _sentinels(
+    ds: Any, table: TableReport, min_count: int, gap: float, max_share: float
+) -> dict[str, list[Any]]:
     """Sentinel codes per numeric feature column, over both splits' raw values."""
     tr, te = ds.train.x_identity, ds.test.x_identity
     if tr is None or te is None:
@@ -211,7 +228,7 @@ def _sentinels(ds: Any, table: TableReport, min_count: int, gap: float) -> dict[
     for j, (name, numeric) in enumerate(zip(table.identity_columns, table.identity_numeric)):
         if not numeric:
             continue
-        found = find_sentinels(both[:, j], min_count, gap)
+        found = find_sentinels(both[:, j], min_count, gap, max_share)
         declared = table.column(name).declared
         found = [s for s in found if f"{s.value:g}" not in declared]
         if found:

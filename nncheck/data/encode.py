@@ -154,7 +154,7 @@ class TableEncoder:
                 j += len(enc.features())
                 continue
             labels = col.labels()[rows]
-            codes = pd.Categorical(labels, categories=list(enc.levels)).codes.astype(np.int64)
+            codes = _codes(labels, enc.levels)
             other = (codes < 0) & ~miss
             if other.any():
                 is_rare = pd.Series(labels[other], dtype=object).isin(set(enc.rare)).to_numpy()
@@ -215,11 +215,17 @@ def _sort_key(value: Any) -> tuple[int, float, str]:
 def _ranks(col: Column, order: tuple[str, ...]) -> np.ndarray:
     """An ordinal column as ranks 0..k-1 in the declared order (NaN where missing).
     table_plan has checked that every present value is in the order."""
-    import pandas as pd
 
-    codes = pd.Categorical(col.labels(), categories=list(order)).codes.astype(np.float64)
+    codes = _codes(col.labels(), order).astype(np.float64)
     codes[codes < 0] = np.nan
     return codes
+
+
+def _codes(labels: np.ndarray, levels: Sequence[str]) -> np.ndarray:
+    """Position of each label in ``levels`` (-1 when absent or missing), vectorized."""
+    import pandas as pd
+
+    return pd.Index(list(levels), dtype=object).get_indexer(labels).astype(np.int64)
 
 
 def indicator_mask(kinds: Sequence[str]) -> np.ndarray:

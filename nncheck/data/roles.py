@@ -76,7 +76,7 @@ def _evidence(col: Column) -> tuple[str, bool] | None:
     present = ~col.missing
     n_present = int(present.sum())
     if _ROW_NAMES.match(col.name.strip()) and n_present:
-        return "a row-name column (as written by pandas' to_csv or R's write.csv)", True
+        return "row names, as pandas' to_csv and R's write.csv write them", True
     if n < MIN_ROWS or n_present < MIN_ROWS:
         return None
     if col.number is not None:

@@ -4,11 +4,13 @@ Instruments and exports write a code where a value is missing, and the code then
 every type check. A code is only called a sentinel on evidence from the column itself,
 because a 0 or a -1 is often a perfectly good value:
 
-- zero: the column is otherwise positive, and 0 stands apart from the positive values:
-  the smallest positive value is at least ``gap`` times the typical step between the
-  smallest positive values. A blood pressure whose values start at 24 in steps of ~2 has
-  sentinel zeros; a count of pregnancies (0, 1, 2, ... in steps of 1) has honest zeros,
-  and so has a capital gain whose positive values start at 114 in steps of ~70.
+- zero: the column is otherwise positive, 0 stands apart from the positive values (the
+  smallest positive value is at least ``gap`` times the typical step between the smallest
+  positive values) and it is a spike, not the column's main value (at most ``max_share``
+  of the cells). A blood pressure whose values start at 24 in steps of ~2 has sentinel
+  zeros, and so has an insulin that is 0 in nearly half the rows; a count of pregnancies
+  (0, 1, 2, ... in steps of 1) has honest zeros, and so has a capital gain whose positive
+  values start at 114 in steps of ~70, or a zoning share that is 0 in 74% of the rows.
 - negative codes (-1, -9, -99, -999, -9999) in a column whose other values are all >= 0;
 - all-nines codes (99, 999, 9999, ...) above every other value of the column, at least
   ``gap`` typical steps above the next value below them (an age of 999).
@@ -36,13 +38,15 @@ class Sentinel:
     why: str  # the evidence, in numbers
 
 
-def find_sentinels(values: np.ndarray, min_count: int, gap: float) -> list[Sentinel]:
+def find_sentinels(
+    values: np.ndarray, min_count: int, gap: float, max_share: float = 0.5
+) -> list[Sentinel]:
     """Likely sentinel codes in one numeric column (NaN = missing, ignored)."""
     v = values[np.isfinite(values)]
     if v.size == 0:
         return []
     found = []
-    zero = _zero(v, min_count, gap)
+    zero = _zero(v, min_count, gap, max_share)
     if zero is not None:
         found.append(zero)
     for code in NEGATIVE_CODES:
@@ -76,9 +80,9 @@ def find_sentinels(values: np.ndarray, min_count: int, gap: float) -> list[Senti
     return found
 
 
-def _zero(v: np.ndarray, min_count: int, gap: float) -> Sentinel | None:
+def _zero(v: np.ndarray, min_count: int, gap: float, max_share: float) -> Sentinel | None:
     zeros = int(np.count_nonzero(v == 0))
-    if zeros < min_count or v.min() < 0:
+    if zeros < min_count or zeros > max_share * v.size or v.min() < 0:
         return None
     positive = np.unique(v[v > 0])
     if positive.size < MIN_DISTINCT:
