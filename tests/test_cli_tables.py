@@ -58,3 +58,19 @@ def test_init_names_a_headerless_target_and_takes_target(tmp_path: Path) -> None
     assert run.returncode in (0, 1) and "Traceback" not in run.stderr
     bad = run_cli("init", str(data), "--target", "col_9", "--force", cwd=tmp_path)
     assert bad.returncode == 2 and "target column 'col_9' not found" in bad.stderr
+
+
+@pytest.mark.parametrize("name", ["titanic", "penguins"])
+def test_bundled_table_recipes_are_healthy(tmp_path: Path, name: str) -> None:
+    report = tmp_path / "report"
+    run = run_cli("run", f"recipes/{name}.yaml", "--quiet", "--report-dir", str(report))
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = read_results(report)
+    assert results["summary"]["fail"] == 0 and results["summary"]["error"] == 0
+    warned = {c["id"] for c in results["checks"] if c["status"] == "warn"}
+    if name == "titanic":
+        assert warned == {"data.identifiers", "data.missing_values", "data.label_errors"}
+        leak = check_by_id(results, "data.leakage")
+        assert leak["metrics"]["group_column"] == "Ticket" and leak["metrics"]["group_leaked"] == 0
+    else:
+        assert warned == {"data.missing_values"}
