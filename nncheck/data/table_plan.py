@@ -409,9 +409,14 @@ def _check_ordinal(orders: dict[str, tuple[str, ...]], cols: list[Column], table
 def _is_blank_target(y_raw: np.ndarray) -> np.ndarray:
     import pandas as pd
 
-    y = pd.Series(np.asarray(y_raw, dtype=object))
-    blank = y.isna().to_numpy()
-    text = y.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+    y = np.asarray(y_raw)
+    if y.dtype.kind in "biuf":
+        return np.isnan(y) if y.dtype.kind == "f" else np.zeros(len(y), dtype=bool)
+    s = pd.Series(y, dtype=object)
+    blank = s.isna().to_numpy()
+    is_text = s.map(type).eq(str).to_numpy()
+    text = np.zeros(len(y), dtype=bool)
+    text[is_text] = s[is_text].astype(str).str.strip().eq("").to_numpy()
     return blank | text
 
 
