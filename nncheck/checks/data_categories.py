@@ -6,7 +6,7 @@ from typing import Any
 
 from nncheck.checks._neighbors_cache import pct, plural
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import FRACTION, check
 from nncheck.data.table_report import ColumnReport
 from nncheck.results import CheckOutcome, result
 
@@ -16,10 +16,12 @@ from nncheck.results import CheckOutcome, result
     stage="data",
     defaults={"warn_unseen_fraction": 0.01, "fail_unseen_fraction": 0.25},
     requires=("table",),
-    catches="T1",
+    ranges={"warn_unseen_fraction": FRACTION, "fail_unseen_fraction": FRACTION},
 )
 def data_categories(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
-    """Categorical and ordinal columns: their values, the one-hot features they became, rare
+    """Categorical columns, the features they became, and test values never seen in train.
+
+    Categorical and ordinal columns: their values, the one-hot features they became, rare
     values bucketed, and test rows holding a value never seen in train.
 
     Why: a category the model never saw in training reaches it as `<rare>` (or as no

@@ -9,9 +9,9 @@ from nncheck.checks.registry import check
 from nncheck.results import CheckOutcome, result
 
 
-@check("data.identifiers", stage="data", requires=("table",), catches="T1")
+@check("data.identifiers", stage="data", requires=("table",))
 def data_identifiers(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
-    """Identifier columns (row numbers, ids, names) found in the table, and what became of them.
+    """Row numbers, ids and names found among a table's columns, and what became of them.
 
     Why: a column with one value per row tells the model which row it is looking at, not
     anything about the sample. Row numbers and ids leak the file's order, and files are

@@ -8,9 +8,10 @@ import numpy as np
 
 from nncheck.checks._neighbors_cache import pct, plural
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import COUNT, FRACTION, RATIO, check
 from nncheck.data.sentinels import find_sentinels
 from nncheck.data.table_report import ColumnReport, TableReport
+from nncheck.errors import shown
 from nncheck.results import CheckOutcome, result
 
 MAX_EXAMPLES = 30
@@ -26,11 +27,18 @@ MAX_EXAMPLES = 30
         "sentinel_max_share": 0.5,
     },
     requires=("table",),
-    catches="T2",
+    ranges={
+        "warn_fraction": FRACTION,
+        "sentinel_min_count": COUNT,
+        "sentinel_gap": RATIO,
+        "sentinel_max_share": FRACTION,
+    },
 )
 def data_missing_values(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
-    """Missing values per column (how they were written, which rows), sentinel codes, and
-    rows missing most of their values; what `data.missing` did with them.
+    """Missing cells and sentinel codes per column, rows missing most values, what was done.
+
+    Per column: how the missing values were written and which rows; sentinel codes; rows
+    missing most of their values; what `data.missing` did with them.
 
     Why: a missing value reaches the network as NaN (every loss turns NaN) or, worse, as a
     silent default; `?`, `NA`, empty cells and `-` from spreadsheet exports, and numeric
@@ -180,7 +188,7 @@ def _said(columns: list[ColumnReport], n_rows: int) -> str:
 def _markers(c: ColumnReport) -> str:
     written = {("empty" if k == "" else repr(k)): v for k, v in c.markers.items()}
     written.update({f"{k!r} (declared)": v for k, v in c.declared.items()})
-    written.update({f"{k!r} (a word among numbers)": v for k, v in c.odd.items()})
+    written.update({f"{shown(k, 40)} (a word among numbers)": v for k, v in c.odd.items()})
     return ", ".join(f"{k} x{v}" for k, v in list(written.items())[:4])
 
 

@@ -126,7 +126,11 @@ def head_bytes(path: str, size: int = SAMPLE_BYTES) -> tuple[bytes, bool]:
                     data = member.read(size + 1)
             return data[:size], len(data) > size
         elif name.endswith(".zst"):
-            return b"", False  # left to pandas (zstandard); defaults are sniffed from nothing
+            try:
+                import zstandard
+            except ImportError:
+                return b"", False  # the reader names the missing package
+            fh = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
         else:
             fh = open(path, "rb")
         with fh:
