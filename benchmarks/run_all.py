@@ -19,6 +19,8 @@ memory peak), one after the other:
 - ``data-stage``: ``benchmarks/data_stage.py`` (every data check on MNIST, per-check times,
   peak allocation, scikit-learn's exact brute-force kNN on the same arrays, recall of
   planted near duplicates).
+- ``table-stage``: ``benchmarks/table_stage.py`` (loading and every data check on a
+  50,000-row table with 15 columns, 8 of them categorical).
 - ``cleanlab``: ``benchmarks/cleanlab_compare.py`` (the data stage vs cleanlab's Datalab,
   near_duplicate + outlier + class_imbalance, the same ``--cleanlab-n`` MNIST rows).
 - ``model-stage``: ``benchmarks/model_stage.py`` (the model checks on MNIST).
@@ -57,7 +59,15 @@ sys.path.insert(0, str(HERE))
 
 from cleanlab_compare import SIDE_NAMES, print_summary, run_child  # noqa: E402
 
-BENCHES = ("e2e-mnist", "e2e-wine", "data-stage", "cleanlab", "model-stage", "engine-step")
+BENCHES = (
+    "e2e-mnist",
+    "e2e-wine",
+    "data-stage",
+    "table-stage",
+    "cleanlab",
+    "model-stage",
+    "engine-step",
+)
 E2E_TARGET_S = 30.0
 CLEANLAB_TARGET = 20.0
 # nncheck runs its checks on one BLAS thread by default; this variant gives the BLAS library
@@ -362,6 +372,14 @@ def write_md(path: Path, r: dict[str, Any]) -> None:
             f"(leaks {ds['recall_leak']:.1%}, train copies {ds['recall_dup']:.1%}), "
             f"{ds['false_leaks']} false flags | >= 99% | same script |"
         )
+    ts = r.get("table-stage", {})
+    if "total_s" in ts:
+        lines.append(
+            f"| loading + data stage on a {ts['rows']:,}-row table, 15 columns (8 categorical"
+            f" -> {ts['features']} features) | {ts['total_s']:.2f} s (loading"
+            f" {ts['load_s']:.2f} s, checks {ts['checks_s']:.2f} s; CPU {ts['cpu_s']:.2f} s)"
+            " | <= 5 s | `python benchmarks/table_stage.py` |"
+        )
     cl = r.get("cleanlab", {})
     for side in ("nncheck", "matched"):
         key = f"ratio_{side}"
@@ -526,7 +544,7 @@ def write_md(path: Path, r: dict[str, Any]) -> None:
 
     # ---- raw outputs
     lines += ["## Raw output", ""]
-    for name in ("data-stage", "cleanlab", "model-stage", "engine-step"):
+    for name in ("data-stage", "table-stage", "cleanlab", "model-stage", "engine-step"):
         out = r.get(name, {}).get("output")
         if out:
             lines += [
@@ -588,6 +606,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             r["data-stage"] = json.loads(js.read_text()) if js.exists() else {}
             r["data-stage"]["output"] = res["output"]
+        if "table-stage" not in args.skip:
+            print("\n== data stage on a table", flush=True)
+            js = Path(tmp) / "table_stage.json"
+            res = script("table_stage.py", [f"--repeats={repeats}", f"--json={js}"])
+            r["table-stage"] = json.loads(js.read_text()) if js.exists() else {}
+            r["table-stage"]["output"] = res["output"]
         if "cleanlab" not in args.skip:
             print("\n== data stage vs cleanlab Datalab", flush=True)
             js = Path(tmp) / "cleanlab.json"

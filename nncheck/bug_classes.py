@@ -85,6 +85,13 @@ CATALOGUE: tuple[BugClass, ...] = (
         "no zero_grad; one class per batch; workers sharing a seed",
         ("skeleton.grad_accumulation", "data.loader_batches", "data.worker_seeds"),
     ),
+    BugClass(
+        "T1",
+        "categorical, identifier or row-number columns fed as features",
+        ("data.identifiers", "data.categories"),
+    ),
+    BugClass("T2", "missing values as ?, empty, NA or numeric sentinels", ("data.missing_values",)),
+    BugClass("T3", "the same group on both sides of the split", ("data.leakage",)),
 )
 BY_ID = {b.id: b for b in CATALOGUE}
 

@@ -21,6 +21,7 @@ examples:
   nncheck run recipe.yaml --skip overfit.one_batch
   nncheck checks                                 list every check and its thresholds
   nncheck init data/my_table.csv                 write a starter recipe for a data file
+  nncheck init data/titanic.csv --target Survived   ... naming the column to predict
   nncheck diff reports/main reports/branch       what got worse since the audit on main
 
 exit codes: 0 no check failed, 1 a check failed, 2 the recipe or data could not be used,
@@ -84,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="write a starter recipe for a data file")
     init.add_argument("data_file", help="csv, parquet, npz, npy or MNIST IDX images file")
     init.add_argument("-o", "--output", help="recipe path (default: <data name>.yaml here)")
+    init.add_argument(
+        "--target", metavar="COLUMN", help="the column to predict (default: guessed, and said)"
+    )
     init.add_argument("--force", action="store_true", help="overwrite an existing recipe")
     return parser
 
@@ -136,7 +140,7 @@ def _main(argv: list[str] | None) -> int:
         if args.command == "init":
             from nncheck.init_recipe import init_recipe
 
-            path = init_recipe(args.data_file, args.output, force=args.force)
+            path = init_recipe(args.data_file, args.output, force=args.force, target=args.target)
             print(f"wrote {path}; run it with: nncheck run {path}")
             return 0
         parser.print_help()

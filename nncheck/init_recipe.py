@@ -1,7 +1,11 @@
 """`nncheck init DATA_FILE`: a starter recipe that runs as it is.
 
 The recipe is built by actually reading the file (target guessed the way `nncheck run`
-would, task inferred), then validated, so what we write is a recipe we know loads.
+would, or given with --target; task inferred; for tables, the columns planned as a run
+plans them), then validated, so what we write is a recipe we know loads. A table with
+missing feature values gets `missing: impute` (a run with the default `error` would only
+fail), and its header comment says what was found and why: the target, identifiers left
+out, categorical columns, missing values.
 """
 
 from __future__ import annotations
@@ -14,8 +18,15 @@ from typing import Any
 from nncheck.errors import UsageError
 
 
-def init_recipe(data_file: str, output: str | None = None, *, force: bool = False) -> Path:
-    """Write a recipe for ``data_file``; returns its path."""
+def init_recipe(
+    data_file: str,
+    output: str | None = None,
+    *,
+    force: bool = False,
+    target: str | None = None,
+) -> Path:
+    """Write a recipe for ``data_file`` (``target``: the column to predict, else guessed);
+    returns its path."""
     import yaml
 
     from nncheck.data.build import infer_task
@@ -43,7 +54,7 @@ def init_recipe(data_file: str, output: str | None = None, *, force: bool = Fals
     else:
         source = str(data)
         train_entry = _relative(data, out.parent)
-    raw = load_source(source)
+    raw = load_source(source, target)
     task, why = infer_task(raw.y_raw)
     recipe: dict[str, Any] = {
         "name": _stem(data),
@@ -59,6 +70,9 @@ def init_recipe(data_file: str, output: str | None = None, *, force: bool = Fals
             "normalize": "scale255" if raw.is_image else "standardize",
         }
     )
+    found: list[str] = []
+    if raw.table is not None:
+        found = _table_settings(raw, recipe["data"])
     recipe["model"] = {
         "engine": "numpy",
         "hidden": [128] if raw.is_image else [64],
@@ -67,15 +81,66 @@ def init_recipe(data_file: str, output: str | None = None, *, force: bool = Fals
         "output_bias": "prior",
     }
     recipe["train"] = {"optimizer": "adam", "lr": 0.001, "batch_size": 64, "steps": 500}
+    target_why = next((n for n in raw.notes if n.startswith("target not given")), "")
+    target_why = target_why.split("(", 1)[1].rstrip(")") if "(" in target_why else "given"
     header = (
         f"# Starter recipe written by `nncheck init` for {data.name}.\n"
-        f"# Target: {raw.target!r}; task {task} ({why}). Edit freely; "
-        "`nncheck checks` lists every check.\n"
+        f"# Target: {raw.target!r} ({target_why}); task {task} ({why}).\n"
+        + "".join(_comment(line) for line in found)
+        + "# Edit freely; `nncheck checks` lists every check.\n"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(header + yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
     read_recipe(out)  # what we wrote must load
     return out
+
+
+def _comment(line: str) -> str:
+    """A YAML comment wrapped at 92 columns."""
+    import textwrap
+
+    return "".join(f"# {part}\n" for part in textwrap.wrap(line, 92, subsequent_indent="  "))
+
+
+def _table_settings(raw: Any, data: dict[str, Any]) -> list[str]:
+    """Plan the table as a run would; set what it needs to run (missing: impute, the CSV
+    dialect when it is not the default) and return what to say about it."""
+    from nncheck.data.table_plan import plan_table
+    from nncheck.recipe.schema import DataSection
+
+    table = raw.table
+    dialect = table.dialect
+    if dialect is not None:
+        csv = {}
+        if dialect.delimiter != ",":
+            csv["delimiter"] = dialect.delimiter
+        if not dialect.header:
+            csv["header"] = False
+        if dialect.encoding not in ("utf-8", "utf-8-sig"):
+            csv["encoding"] = dialect.encoding
+        if dialect.decimal != ".":
+            csv["decimal"] = dialect.decimal
+        if csv:
+            data["csv"] = csv
+    section = DataSection(train=raw.source, target=raw.target)
+    report = plan_table(section, raw, None, []).report
+    lines = [dialect.describe()] if dialect is not None else []
+    if report.identifiers:
+        lines.append(
+            "Identifier columns left out (list them in data.drop to say so): "
+            + "; ".join(f"{c} ({why})" for c, why in report.identifiers)
+        )
+    cats = [c.name for c in report.features if c.kind == "categorical"]
+    if cats:
+        lines.append("Categorical columns (one-hot): " + ", ".join(cats))
+    missing = [c for c in report.features if c.missing]
+    if missing:
+        data["missing"] = "impute"
+        lines.append(
+            "Missing values (imputed from train; or data.missing: drop): "
+            + ", ".join(f"{c.name} {c.missing}" for c in missing)
+        )
+    return lines
 
 
 def _stem(path: Path) -> str:

@@ -124,8 +124,14 @@ def _robust_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q25, q50, q75 = np.nanpercentile(clean, [25, 50, 75], axis=0)
         spread = (q75 - q25) / 1.349
         std = np.nanstd(clean, axis=0)
-    # IQR 0 (binary or mostly-constant features): the standard deviation; constant: 1
-    spread = np.where(spread > 0, spread, np.where(std > 0, std, 1.0))
+        lo, hi = np.nanmin(clean, axis=0), np.nanmax(clean, axis=0)
+        binary = np.all((clean == lo) | (clean == hi) | np.isnan(clean), axis=0) & (hi > lo)
+    # IQR 0 (binary or mostly-constant features): the standard deviation; constant: 1. A
+    # two-valued feature with IQR 0 (a one-hot column of a rare value) gets half its step
+    # instead: its std would make one flip of a 1-in-1000 value 30 units long, and every
+    # row holding a rare category an outlier.
+    fallback = np.where(binary, (hi - lo) / 2, np.where(std > 0, std, 1.0))
+    spread = np.where(spread > 0, spread, fallback)
     q50 = np.where(np.isfinite(q50), q50, 0.0)
     return q50.astype(np.float32), np.asarray(spread, dtype=np.float32)
 
@@ -135,12 +141,22 @@ def _robust_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class Exact:
-    """Row identity from the bytes of the rows as loaded (``x_raw``)."""
+    """Row identity from the bytes of the rows as loaded: ``x_raw``, or for tables the raw
+    rows (``Split.x_identity``: categories as codes, no identifier columns), so that two
+    different rare values bucketed into one ``<rare>`` feature are not a duplicate.
+
+    A table whose names or ids were left out (``Split.record_keys``) also compares them:
+    two passengers with the same class, age and fare but different names are two records
+    that look alike, not a copy; they are counted in ``lookalikes`` instead.
+    """
 
     train_groups: np.ndarray  # group id per train row (identical rows share it)
     test_groups: np.ndarray
     test_in_train: np.ndarray  # per test row: first identical train row, or -1
     joint_groups: np.ndarray  # group ids over train rows then test rows
+    # rows whose features equal another row's of a different record (train, test, and
+    # test rows equal to a train row of a different record), when record keys exist
+    lookalikes: tuple[int, int, int] | None = None
 
     def duplicates(self, split: str) -> list[np.ndarray]:
         groups = self.train_groups if split == "train" else self.test_groups
@@ -153,15 +169,37 @@ def exact(ctx: Context) -> Exact:
 
 def _exact(ds: Dataset) -> Exact:
     tr, te = ds.train.x_raw, ds.test.x_raw
-    n = len(tr)
-    joint = joint_row_groups([tr, te])
-    # within-split ids follow from the joint ones (renumbered to first occurrence)
+    if ds.train.x_identity is not None and ds.test.x_identity is not None:
+        tr, te = ds.train.x_identity, ds.test.x_identity
+    keys_tr, keys_te = ds.train.record_keys, ds.test.record_keys
+    if keys_tr is None or keys_te is None:
+        return _exact_groups(joint_row_groups([tr, te]), len(tr))
+    by_features = _exact_groups(joint_row_groups([tr, te]), len(tr))
+    tr = np.column_stack([tr, keys_tr.astype(np.float64)])
+    te = np.column_stack([te, keys_te.astype(np.float64)])
+    ex = _exact_groups(joint_row_groups([tr, te]), len(tr))
+    lookalikes = (
+        _redundant(by_features.train_groups) - _redundant(ex.train_groups),
+        _redundant(by_features.test_groups) - _redundant(ex.test_groups),
+        int(np.count_nonzero(by_features.test_in_train >= 0))
+        - int(np.count_nonzero(ex.test_in_train >= 0)),
+    )
+    return Exact(ex.train_groups, ex.test_groups, ex.test_in_train, ex.joint_groups, lookalikes)
+
+
+def _exact_groups(joint: np.ndarray, n: int) -> Exact:
+    """Within-split ids from the joint ones (renumbered to first occurrence)."""
     train_groups = _renumber(joint[:n])
     test_groups = _renumber(joint[n:])
     first_train = np.full(int(joint.max(initial=-1)) + 1, -1, np.int64)
     first_train[joint[:n][::-1]] = np.arange(n - 1, -1, -1)
-    test_in_train = first_train[joint[n:]] if len(te) else np.zeros(0, np.int64)
+    test_in_train = first_train[joint[n:]] if len(joint) > n else np.zeros(0, np.int64)
     return Exact(train_groups, test_groups, test_in_train, joint)
+
+
+def _redundant(groups: np.ndarray) -> int:
+    """Rows beyond the first of each group."""
+    return int(groups.size - np.unique(groups).size)
 
 
 def _renumber(groups: np.ndarray) -> np.ndarray:
@@ -312,8 +350,19 @@ def _near_pairs(ctx: Context, split: str, ratio: float) -> Pairs:
     lo, hi, d, sh = lo[order], hi[order], d[order], sh[order]
     first = np.r_[True, (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])] if len(lo) else np.zeros(0, bool)
     lo, hi, d, sh = lo[first], hi[first], d[first], sh[first]
+    split_data = ctx.dataset.train if split == "train" else ctx.dataset.test
+    same = _same_record(split_data, reps[lo], split_data, reps[hi])
+    lo, hi, d, sh = lo[same], hi[same], d[same], sh[same]
     order = np.lexsort((reps[hi], reps[lo], d))
     return Pairs(reps[lo][order], reps[hi][order], d[order], sh[order])
+
+
+def _same_record(a: Split, rows_a: np.ndarray, b: Split, rows_b: np.ndarray) -> np.ndarray:
+    """Per pair: can the two rows be one record? False only when record keys (names, ids
+    left out of a table's features) say they are two (see ``Exact``)."""
+    if a.record_keys is None or b.record_keys is None:
+        return np.ones(len(rows_a), dtype=bool)
+    return a.record_keys[rows_a] == b.record_keys[rows_b]
 
 
 def _empty_pairs() -> Pairs:
@@ -357,6 +406,8 @@ def _leaks(ctx: Context, ratio: float) -> Leaks:
             found_q.append(rest[qi]), found_r.append(reps[ri]), found_d.append(d)
             found_s.append(np.full(len(qi), k, np.int64))
     q, rr, d, s = (np.concatenate(v) for v in (found_q, found_r, found_d, found_s))
+    same = _same_record(ctx.dataset.test, q, ctx.dataset.train, rr)
+    q, rr, d, s = q[same], rr[same], d[same], s[same]
     # keep each test row's closest match (unshifted wins ties)
     order = np.lexsort((s, rr, d, q))
     q, rr, d, s = q[order], rr[order], d[order], s[order]

@@ -29,7 +29,9 @@ def data_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     double weight in the loss and, when the test split has copies too, counts one mistake
     several times. Rows are identical when their values as loaded are the same bytes
     (hashed in linear time, every match verified), so 1e-9 apart is not a duplicate here
-    (see data.near_duplicates for that).
+    (see data.near_duplicates for that). In a table whose names or ids were left out of
+    the features, rows are copies only when those agree too: two passengers with the
+    same class, sex, age and fare are look-alikes, reported but not counted.
     The measure is the redundant fraction of a split: rows beyond the first of each group,
     over all rows. Warns above `warn_fraction` (0.5%: a handful of coincidences in coarse
     tabular data is normal, iris has one pair) and fails above `fail_fraction` (5%: a
@@ -77,6 +79,15 @@ def data_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             firsts = [int(groups[i][0]) for i in shown]
             thumbs += _artifacts.thumbnails(split, firsts, caps, title="")["items"]
     metrics["redundant_fraction"] = round(worst, 6)
+    if ex.lookalikes is not None and ds.table is not None:
+        train_like, test_like, _ = ex.lookalikes
+        metrics["lookalike_train_rows"], metrics["lookalike_test_rows"] = train_like, test_like
+        if train_like or test_like:
+            parts.append(
+                f"{train_like} train and {test_like} test rows share every feature value with"
+                f" a row of another record ({', '.join(ds.table.record_columns)} differ):"
+                " look-alikes, not copies, so not counted"
+            )
     artifacts: dict[str, Any] = {}
     if thumbs:
         artifacts["images"] = {"title": "duplicated samples (one per group)", "items": thumbs[:24]}

@@ -11,6 +11,7 @@ from nncheck.checks._artifacts import target_histogram
 from nncheck.checks.context import Context
 from nncheck.checks.registry import EXAMPLES, FRACTION, NON_NEGATIVE, POSITIVE, RATIO, check
 from nncheck.data.dataset import Dataset, Split
+from nncheck.data.encode import indicator_mask
 from nncheck.results import CheckOutcome, result
 
 CHUNK_ELEMENTS = 1 << 21  # values per chunk of rows (8 MB of float32)
@@ -151,15 +152,18 @@ def features(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         for j in cols:
             flagged.setdefault(int(j), "constant in train, varies in test")
 
-    # Per-feature scales (tables only: images share one scale by design).
+    # Per-feature scales (tables only: images share one scale by design). One-hot and
+    # missing-indicator features are 0/1 by construction, not on a scale to be fixed: a
+    # rare value's column has a small std and is not a normalization mistake.
     ok = ~constant
+    scaled = ok & ~_indicators(ds, d)
     scale_ratio = 1.0
-    if not ds.is_image and ok.sum() >= 2:
-        stds = tr.std[ok]
+    if not ds.is_image and scaled.sum() >= 2:
+        stds = tr.std[scaled]
         scale_ratio = float(stds.max() / max(stds.min(), 1e-300))
         if scale_ratio >= float(t["warn_scale_ratio"]):
-            big = np.flatnonzero(ok)[np.argmax(stds)]
-            small = np.flatnonzero(ok)[np.argmin(stds)]
+            big = np.flatnonzero(scaled)[np.argmax(stds)]
+            small = np.flatnonzero(scaled)[np.argmin(stds)]
             (fails if scale_ratio >= float(t["fail_scale_ratio"]) else warns).append(
                 f"feature scales differ {scale_ratio:.3g}x: std {_num(tr.std[big])} "
                 f"({names[big]}) vs {_num(tr.std[small])} ({names[small]})"
@@ -168,8 +172,8 @@ def features(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
                 "Standardize each feature (`data.normalize: standardize`): the largest "
                 "features dominate the first layer and the loss surface becomes ill-conditioned."
             )
-            order = np.argsort(tr.std[ok])
-            for j in np.flatnonzero(ok)[np.concatenate([order[::-1][:5], order[:5]])]:
+            order = np.argsort(tr.std[scaled])
+            for j in np.flatnonzero(scaled)[np.concatenate([order[::-1][:5], order[:5]])]:
                 flagged.setdefault(int(j), f"std {_num(tr.std[j])}")
 
     # Wiped inputs: exactly-zero values and samples whose features are all equal.
@@ -377,6 +381,14 @@ def raw_stats(split: Split) -> RawStats:
         n * d,
         np.concatenate(blank) if blank else np.zeros(0, dtype=np.int64),
     )
+
+
+def _indicators(ds: Dataset, d: int) -> np.ndarray:
+    """Which features are 0/1 indicators of a table's encoding (one-hot, missing)."""
+    kinds = ds.feature_kinds
+    if kinds is None or len(kinds) != d:
+        return np.zeros(d, dtype=bool)
+    return indicator_mask(kinds)
 
 
 def feature_names(ds: Dataset) -> list[str]:

@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 
 from nncheck.checks import _artifacts
+from nncheck.checks._groups import group_leaks
 from nncheck.checks._neighbors_cache import (
     NEAR_RATIO,
+    exact,
     geometry,
     in_units,
     leaks,
@@ -52,6 +54,11 @@ def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     Warns from `warn_count` leaked samples (1); fails when at least `fail_count` (3) leak and
     they are at least `fail_fraction` (1%) of the test set, enough to move a test metric by
     a percent and too many for a coincidence.
+    With `data.groups: COLUMN` (a patient, a ticket), test rows whose group also occurs in
+    train leak too and count towards the same thresholds (T3); a fraction split keeps
+    groups apart, so they occur when the test file shares groups with the training file.
+    In a table whose names or ids were left out of the features, a match counts only when
+    those agree too (another passenger with the same features is a look-alike, not a copy).
     Fix: split before augmenting, de-duplicate across sources (hash the rows), and remove
     the listed test samples from train (or from test).
     """
@@ -112,7 +119,33 @@ def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             }
         )
         pairs_for_thumbs.append((int(near.a[i]), int(near.b[i]), f"near {d / scale:.2f}x"))
-    if leaked:
+    groups = group_leaks(ds)
+    group_said = ""
+    if groups is not None:
+        n_group = len(groups.test_rows)
+        metrics.update(
+            group_column=groups.column, group_leaked=n_group, groups_in_both=groups.groups
+        )
+        for te, tr in list(zip(groups.test_rows, groups.train_rows))[:MAX_EXAMPLES]:
+            examples.append(
+                {
+                    "test_row": source_rows(ds.test, [te])[0],
+                    "train_row": source_rows(ds.train, [tr])[0],
+                    "kind": f"same {groups.column}",
+                }
+            )
+        group_said = (
+            f"{n_group} test rows ({pct(n_group, n_test)}) share their {groups.column} with"
+            f" train rows ({groups.groups} groups on both sides)"
+            if n_group
+            else f"no test row shares its {groups.column} with train"
+        )
+        copies = np.union1d(np.union1d(lk.exact_test, near.a), r_test)
+        leaked = len(np.union1d(copies, groups.test_rows))
+        metrics["leaked"] = leaked
+        metrics["leaked_fraction"] = round(leaked / n_test, 6) if n_test else 0.0
+    n_copies = n_exact + n_near + n_rounded
+    if n_copies:
         detail = f"{n_exact} exact, {n_near} near"
         if n_rounded:
             shown = ", ".join(str(int(k)) for k in np.unique(r_places))
@@ -120,9 +153,18 @@ def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             detail += f" ({shown} decimals)"
         if shifted:
             detail += f" ({shifted} of them after a 1-pixel shift)"
-        message = f"{leaked} test samples ({pct(leaked, n_test)}) also occur in train: {detail}"
+        message = f"{n_copies} test samples ({pct(n_copies, n_test)}) also occur in train: {detail}"
     else:
         message = f"none of the {n_test} test samples occurs in train (exact or near)"
+    if group_said:
+        message += f"; {group_said}"
+    lookalikes = exact(ctx).lookalikes
+    if lookalikes is not None and lookalikes[2] and ds.table is not None:
+        metrics["lookalike_test_rows"] = lookalikes[2]
+        message += (
+            f"; {lookalikes[2]} more test rows equal a train row of another record"
+            f" ({', '.join(ds.table.record_columns)} differ), not counted"
+        )
     if np.isfinite(scale):
         message += (
             f"; near = within {ratio:g} x the median neighbour distance {in_units(ctx, scale):.3g}"
@@ -138,6 +180,11 @@ def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         if status == "pass"
         else "Split before augmenting or re-encoding, de-duplicate across sources by hashing "
         "rows, and drop the listed test samples from train (examples give both rows)."
+        + (
+            f" Split by {groups.column} so that each group is on one side only."
+            if groups is not None and len(groups.test_rows)
+            else ""
+        )
     )
     artifacts: dict[str, Any] = {}
     if ds.is_image and pairs_for_thumbs:
@@ -168,4 +215,11 @@ def _rounded_leaks(ds: Any, lk: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray
     rest = np.setdiff1d(np.arange(len(x_te)), np.concatenate([lk.exact_test, lk.near.a]))
     match, places = rounded_matches(x_te[rest], x_tr)
     hit = match >= 0
+    keys_te, keys_tr = ds.test.record_keys, ds.train.record_keys
+    if keys_te is not None and keys_tr is not None:
+        # a table whose names or ids were left out: two passengers whose ages and fares
+        # round alike are two records, not a re-encoded copy, unless their keys agree too
+        same = np.zeros(len(hit), bool)
+        same[hit] = (keys_te[rest[hit]] == keys_tr[match[hit]]).reshape(int(hit.sum()), -1).all(1)
+        hit = same
     return rest[hit], match[hit], places[hit]

@@ -214,13 +214,19 @@ def _feature_z(ctx: Context) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         std = np.nanstd(clean, axis=0)
     scale = np.where(mad > 0, mad, np.where(std > 0, std, 1.0))
     med = np.where(np.isfinite(med), med, 0.0)
+    # Two-valued features (one-hot columns, flags) have no far values: a 1 in a column of
+    # rare 1s is a category, not a spike, however many SDs it sits from the median 0.
+    with np.errstate(all="ignore"):
+        lo, hi = np.nanmin(clean, axis=0), np.nanmax(clean, axis=0)
+    two_valued = np.all((clean == lo) | (clean == hi) | np.isnan(clean), axis=0)
     out = {}
     for name, split in (("train", ds.train), ("test", ds.test)):
         x = split.x_raw.reshape(len(split), -1).astype(np.float64)
         if len(x) == 0:
             continue
         z = np.abs(x - med) / scale
-        z = np.where(np.isfinite(z), z, 0.0)  # NaN/inf cells are data.integrity's
+        category = two_valued & ((x == lo) | (x == hi))
+        z = np.where(np.isfinite(z) & ~category, z, 0.0)  # NaN/inf: data.integrity's
         out[name] = (z.max(axis=1), z.argmax(axis=1))
     return out
 

@@ -30,6 +30,7 @@ from nncheck.results import STAGES, CheckOutcome
 #   pipeline      - a split is the user's torch Dataset (or DataLoader), readable by index
 #   pipeline_test - the test split is (not a fraction nncheck cut from train)
 #   loader        - the training split is the user's DataLoader
+#   table         - the data is a table (csv/parquet) with columns the data layer reports on
 REQUIREMENTS = (
     "labels",
     "regression",
@@ -43,6 +44,7 @@ REQUIREMENTS = (
     "pipeline",
     "pipeline_test",
     "loader",
+    "table",
 )
 
 
@@ -215,6 +217,9 @@ def _check_order(check_id: str) -> int:
 
 SPEC_ORDER = [
     "data.integrity",
+    "data.identifiers",
+    "data.missing_values",
+    "data.categories",
     "data.duplicates",
     "data.leakage",
     "data.label_conflicts",

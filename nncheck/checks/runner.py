@@ -30,6 +30,8 @@ def unmet_requirement(spec: CheckSpec, ctx: Context) -> str | None:
             return "needs a regression target; this is a classification task"
         if need == "images" and not ds.is_image:
             return "needs image data"
+        if need == "table" and ds.table is None:
+            return "needs a table (csv or parquet); this data is an array file"
         if need == "second_annotation" and not ctx.recipe.data.second_annotation:
             return "the recipe names no data.second_annotation"
         if need == "engine" and ctx.engine_config is None:

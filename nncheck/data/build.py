@@ -1,11 +1,13 @@
 """Turn a recipe's ``data:`` section into the ``Dataset`` every check and engine reads.
 
 Order matters and is the reason this module exists: read train (and test when it is a
-file), decide the task and the classes on train+test together (a test label never seen in
-train is still a class, so ``data.integrity``/``data.class_balance`` can point at it),
-split off the test fraction (stratified on the encoded labels), and only then fit the
-normalization, on train alone. Labels that do not fit are encoded as -1 and regression
-values that are not numbers as NaN; loading reports, it does not judge.
+file), decide a table's column roles and kept rows (table_plan), decide the task and the
+classes on train+test together (a test label never seen in train is still a class, so
+``data.integrity``/``data.class_balance`` can point at it), split off the test fraction
+(stratified on the encoded labels, or by ``data.groups``), and only then fit what is
+learnt from data — a table's categorical encoding and imputation, the normalization — on
+train alone. Labels that do not fit are encoded as -1 and regression values that are not
+numbers as NaN; loading reports, it does not judge.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 import numpy as np
 
 from nncheck.data.dataset import Dataset, Split, Task
+from nncheck.data.encode import indicator_mask
 from nncheck.data.loaders import RawSplit, load_source
 from nncheck.data.normalize import normalize
-from nncheck.data.split import random_split, stratified_split
+from nncheck.data.split import group_split, random_split, stratified_split
+from nncheck.data.table_plan import plan_table
 from nncheck.errors import DataError, shown
 from nncheck.recipe.schema import DataSection, FractionSplit, PairSource
 
@@ -39,14 +43,14 @@ def load_dataset(data: DataSection, seed: int) -> Dataset:
     """
     notes: list[str] = []
     assert data.train is not None  # a data factory is read by nncheck.data.python_data
-    train = load_source(data.train, data.target, data.second_annotation)
+    train = load_source(data.train, data.target, data.second_annotation, data.csv)
     notes.extend(train.notes)
     test: RawSplit | None = None
     if not isinstance(data.test, FractionSplit):
         test_target = data.target
         if test_target is None and _kind(data.test) == _kind(data.train):
             test_target = train.target  # the same guessed column, not a second guess
-        test = load_source(data.test, test_target, data.second_annotation)
+        test = load_source(data.test, test_target, data.second_annotation, data.csv)
         notes.extend(f"test: {n}" for n in test.notes)
     return assemble_dataset(train, test, data, seed, notes)
 
@@ -59,8 +63,14 @@ def assemble_dataset(
 
     ``test`` None cuts the recipe's test fraction from train.
     """
-    if test is not None:
-        test = _align_test(train, test, notes)
+    plan = None
+    if train.table is not None:
+        plan = plan_table(data, train, test, notes)
+        train, test = plan.train, plan.test
+    else:
+        _table_options_unused(data, train.source)
+        if test is not None:
+            test = _align_test(train, test)
 
     y_all = train.y_raw if test is None else _concat(train.y_raw, test.y_raw)
     y2_all = None
@@ -100,41 +110,97 @@ def assemble_dataset(
             raise DataError(
                 f"{train.source}: {n_train} sample(s) cannot be split into train and test"
             )
-        if task == "classification":
+        groups = plan.split_groups() if plan is not None else None
+        if groups is not None:
+            tr_idx, te_idx = group_split(
+                groups, y_enc if task == "classification" else None, fraction, seed
+            )
+        elif task == "classification":
             tr_idx, te_idx = stratified_split(y_enc, fraction, seed)
         else:
             tr_idx, te_idx = random_split(n_train, fraction, seed)
-        x_tr, x_te = train.x[tr_idx], train.x[te_idx]
         yraw_tr, yraw_te = train.y_raw[tr_idx], train.y_raw[te_idx]
         y_tr, y_te = y_enc[tr_idx], y_enc[te_idx]
         y2_tr = y2_enc[tr_idx] if y2_enc is not None else None
         y2_te = y2_enc[te_idx] if y2_enc is not None else None
         src_tr = train.source
-        src_te = f"{train.source} (fraction {fraction:g}, seed {seed})"
+        how = f"groups {data.groups}, " if groups is not None else ""
+        src_te = f"{train.source} (fraction {fraction:g}, {how}seed {seed})"
     else:
         tr_idx = np.arange(n_train, dtype=np.int64)
         te_idx = np.arange(len(test), dtype=np.int64)
-        x_tr, x_te = train.x, test.x
         yraw_tr, yraw_te = train.y_raw, test.y_raw
         y_tr, y_te = y_enc[:n_train], y_enc[n_train:]
         y2_tr = y2_enc[:n_train] if y2_enc is not None else None
         y2_te = y2_enc[n_train:] if y2_enc is not None else None
         src_tr, src_te = train.source, test.source
 
+    extra_tr: dict[str, Any] = {}
+    extra_te: dict[str, Any] = {}
+    table_fields: dict[str, Any] = {}
+    if plan is not None:
+        enc = plan.encode(tr_idx, te_idx)
+        x_tr, x_te = enc.x_train, enc.x_test
+        rows_te = plan.train_rows if test is None else plan.test_rows
+        ind_tr, ind_te = plan.train_rows[tr_idx], rows_te[te_idx]  # type: ignore[index]
+        extra_tr = {
+            "x_identity": enc.identity_train,
+            "groups": enc.groups_train,
+            "record_keys": enc.records_train,
+        }
+        extra_te = {
+            "x_identity": enc.identity_test,
+            "groups": enc.groups_test,
+            "record_keys": enc.records_test,
+        }
+        feature_names: tuple[str, ...] | None = enc.feature_names
+        table_fields = {"feature_kinds": enc.feature_kinds, "table": enc.report}
+        indicators = indicator_mask(enc.feature_kinds)
+    else:
+        assert train.x is not None
+        if test is None:
+            x_tr, x_te = train.x[tr_idx], train.x[te_idx]
+        else:
+            assert test.x is not None
+            x_tr, x_te = train.x, test.x
+        ind_tr, ind_te = tr_idx, te_idx
+        feature_names = train.feature_names
+        indicators = None
+
     xn_tr, xn_te, _ = normalize(x_tr, x_te, data.normalize or "none", train.is_image)
+    if indicators is not None and indicators.any():
+        # one-hot and missing indicators stay 0/1: standardizing a rare value's column
+        # would turn its 1 into a large input
+        xn_tr[:, indicators] = x_tr[:, indicators]
+        xn_te[:, indicators] = x_te[:, indicators]
     return Dataset(
-        train=Split(xn_tr, y_tr, x_tr, yraw_tr, src_tr, tr_idx, y2_tr),
-        test=Split(xn_te, y_te, x_te, yraw_te, src_te, te_idx, y2_te),
+        train=Split(xn_tr, y_tr, x_tr, yraw_tr, src_tr, ind_tr, y2_tr, **extra_tr),
+        test=Split(xn_te, y_te, x_te, yraw_te, src_te, ind_te, y2_te, **extra_te),
         task=task,
         task_inferred=task_inferred,
         classes=classes,
-        input_shape=tuple(int(s) for s in train.x.shape[1:]),
-        feature_names=train.feature_names,
+        input_shape=tuple(int(s) for s in x_tr.shape[1:]),
+        feature_names=feature_names,
         normalize=data.normalize or "none",
         is_image=train.is_image,
         notes=tuple(notes),
         classes_declared=data.classes is not None,
+        **table_fields,
     )
+
+
+def _table_options_unused(data: DataSection, source: str) -> None:
+    """Table options on array data are a mistake the user should hear about."""
+    given = [
+        key
+        for key in ("categorical", "ordinal", "drop", "features", "na_values", "groups")
+        if getattr(data, key)
+    ]
+    if given:
+        raise DataError(
+            f"data.{given[0]}: column options need a table (csv or parquet); {source} is an"
+            " array file"
+        )
 
 
 # --------------------------------------------------------------------------- task
@@ -332,30 +398,11 @@ def _kind(source: str | PairSource) -> str:
     return "table"
 
 
-def _align_test(train: RawSplit, test: RawSplit, notes: list[str]) -> RawSplit:
-    """Make sure test has train's features; reorder same-named columns to train's order."""
-    if train.feature_names is not None and test.feature_names is not None:
-        tr, te = list(train.feature_names), list(test.feature_names)
-        if tr != te:
-            missing = [c for c in tr if c not in te]
-            extra = [c for c in te if c not in tr]
-            if missing or extra or len(tr) != len(te):
-                raise DataError(
-                    f"{test.source}: feature columns differ from {train.source}:"
-                    f" missing in test {missing}, extra in test {extra}"
-                )
-            order = [te.index(c) for c in tr]
-            notes.append("test: feature columns reordered to match train")
-            test = RawSplit(
-                x=test.x[:, order],
-                y_raw=test.y_raw,
-                y2_raw=test.y2_raw,
-                feature_names=train.feature_names,
-                source=test.source,
-                is_image=test.is_image,
-                target=test.target,
-                notes=test.notes,
-            )
+def _align_test(train: RawSplit, test: RawSplit) -> RawSplit:
+    """Arrays: test samples must have train's shape (tables are aligned by table_plan)."""
+    assert train.x is not None
+    if test.x is None:
+        raise DataError(f"{test.source}: the test file must be an array file like {train.source}")
     if train.x.shape[1:] != test.x.shape[1:]:
         raise DataError(
             f"{test.source}: test samples have shape {test.x.shape[1:]}, train samples"

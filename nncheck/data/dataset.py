@@ -8,9 +8,12 @@ can report them with numbers. Only data that cannot be read at all is a ``DataEr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from nncheck.data.table_report import TableReport
 
 Task = Literal["classification", "regression"]
 
@@ -21,11 +24,20 @@ class Split:
 
     x: np.ndarray  # float32 (n, *input_shape), after the recipe's normalization
     y: np.ndarray  # int64 class index (-1 = not a valid class) | float32 (NaN = not numeric)
-    x_raw: np.ndarray  # features as loaded (before normalization), any numeric dtype
+    x_raw: np.ndarray  # features before normalization: as loaded; tables encoded (one-hot...)
     y_raw: np.ndarray  # target values as found in the file (numbers or strings)
     source: str  # file(s) it came from, or "<fraction of train>" for a split
     indices: np.ndarray  # row index of each sample in its source file (0-based)
     y2: np.ndarray | None = None  # second annotation, encoded like y (when the recipe names one)
+    # Tables: the raw rows as numbers (numeric cells as read, categories as codes shared by
+    # both splits, NaN where missing; identifier columns left out), which exact duplicate
+    # and leakage checks compare instead of x_raw, where distinct rare values share <rare>.
+    x_identity: np.ndarray | None = None
+    groups: np.ndarray | None = None  # data.groups: a group code per row (-1: no group)
+    # Tables with record identifiers left out (names, ids, tickets): one code per distinct
+    # record, shared by both splits. Rows with equal features and different keys are two
+    # records that look alike, not a copy: duplicate and leakage checks compare both.
+    record_keys: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -47,6 +59,10 @@ class Dataset:
     notes: tuple[str, ...] = field(default_factory=tuple)
     # Classes declared in the recipe (a count or names) vs found in the data.
     classes_declared: bool = False
+    # Tables: per feature, numeric | ordinal | onehot | missing_indicator (0/1 indicators
+    # are not normalized), and what the data layer found about the columns.
+    feature_kinds: tuple[str, ...] | None = None
+    table: TableReport | None = None
 
     @property
     def n_classes(self) -> int:

@@ -197,10 +197,12 @@ def row_decimals(x: np.ndarray, chunk: int = CHUNK_ROWS) -> np.ndarray:
         open_rows = np.ones(len(xv), bool)
         for k in range(MAX_DECIMALS):
             scale = 10.0**k
-            y, tol = xv[open_rows] * scale, spacing[open_rows] * scale
             # a value parsed from k decimals lies within its (scaled) resolution of an
             # integer; a value whose resolution reaches the step holds no more digits
-            exact = (np.abs(y - np.rint(y)) <= tol) | (tol >= 0.5) | ~np.isfinite(y)
+            # (values near float max overflow to inf here: they count as exact)
+            with np.errstate(over="ignore", invalid="ignore"):
+                y, tol = xv[open_rows] * scale, spacing[open_rows] * scale
+                exact = (np.abs(y - np.rint(y)) <= tol) | (tol >= 0.5) | ~np.isfinite(y)
             ok = exact.all(axis=1)
             rows = np.flatnonzero(open_rows)[ok]
             found[rows] = k
@@ -229,7 +231,8 @@ def rounded_matches(query: np.ndarray, reference: np.ndarray) -> tuple[np.ndarra
     pq, pr = row_decimals(query), row_decimals(reference)
 
     def at(x: np.ndarray, k: int) -> np.ndarray:
-        return np.rint(x * 10.0**k)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.rint(x * 10.0**k)
 
     # the query row is the coarser one: round the finer reference rows to its precision
     for k in np.unique(pq[pq < MAX_DECIMALS]):

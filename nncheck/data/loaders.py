@@ -2,17 +2,19 @@
 
 Each reader returns a ``RawSplit``: features and target exactly as found, before class
 encoding, splitting or normalization (``build.py`` does those for train and test together).
-Readers only refuse what cannot be read at all (a missing file, a parse error, a feature
-column of words, a missing target); odd values such as NaN features or a "?" target are
-kept for ``data.integrity`` to report. Every ``DataError`` names the file, and the column,
-key or line where there is one, because "could not convert string to float" alone sends
-users hunting through a 60,000-line file.
+Tables (csv, parquet) keep their columns as read (``tables.RawTable``: text or numbers, the
+missing cells and how they were written), because which columns are features, identifiers
+or categories, and how categories are encoded, is decided in build.py after the split.
+Readers only refuse what cannot be read at all (a missing file, a parse error, a missing
+target); odd values such as NaN features or a "?" target are kept for the data checks to
+report. Every ``DataError`` names the file, and the column, key or line where there is one,
+because "could not convert string to float" alone sends users hunting through a
+60,000-line file.
 """
 
 from __future__ import annotations
 
 import bz2
-import csv
 import difflib
 import errno
 import gzip
@@ -23,7 +25,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,10 +40,12 @@ from nncheck.data.size_limits import (
     pickle_message,
 )
 from nncheck.errors import DataError, cut, shown
-from nncheck.recipe.schema import PairSource
+from nncheck.recipe.schema import CsvOptions, PairSource
 
-# Column names taken as the target when the recipe does not name one (case-insensitive).
-TARGET_GUESSES: tuple[str, ...] = ("label", "target", "y", "class")
+if TYPE_CHECKING:
+    from nncheck.data.dialect import Dialect
+    from nncheck.data.tables import Column, RawTable
+
 # npz keys holding the features, in order of preference.
 X_KEYS: tuple[str, ...] = ("x", "X", "inputs", "images")
 # npz keys tried for the target when the recipe does not name one.
@@ -54,7 +58,7 @@ _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".csv.zst
 class RawSplit:
     """One source (a file or an images/labels pair) as read, before any encoding."""
 
-    x: np.ndarray  # (n, *shape) numeric features; float64 for tables, stored dtype for arrays
+    x: np.ndarray | None  # (n, *shape) numeric features in their stored dtype; None for tables
     y_raw: np.ndarray  # (n,) target values as found (numbers or strings)
     y2_raw: np.ndarray | None  # (n,) second annotation as found, when asked for
     feature_names: tuple[str, ...] | None  # column names for tables, None for arrays
@@ -62,8 +66,12 @@ class RawSplit:
     is_image: bool  # an array with >= 2 per-sample dimensions (IDX, image npz/npy)
     target: str | int | None  # the column/key/index actually used (after guessing)
     notes: tuple[str, ...] = ()
+    table: RawTable | None = None  # tables: the columns as read (encoded in build.py)
 
     def __len__(self) -> int:
+        if self.table is not None:
+            return self.table.n_rows
+        assert self.x is not None
         return int(self.x.shape[0])
 
 
@@ -71,6 +79,7 @@ def load_source(
     source: str | PairSource,
     target: str | int | None = None,
     second_annotation: str | None = None,
+    csv: CsvOptions | None = None,
 ) -> RawSplit:
     """Read one recipe source (an absolute path or an images/labels pair) by its extension.
 
@@ -88,7 +97,7 @@ def load_source(
     _check_file(path)
     name = path.lower()
     if name.endswith(_CSV_SUFFIXES):
-        return read_csv(path, target, second_annotation)
+        return read_csv(path, target, second_annotation, csv)
     if name.endswith((".parquet", ".pq")):
         return read_parquet(path, target, second_annotation)
     if name.endswith(".npz"):
@@ -110,24 +119,63 @@ def load_source(
 # --------------------------------------------------------------------------- tables
 
 
-def read_csv(path: str, target: str | int | None = None, second: str | None = None) -> RawSplit:
-    """Read a CSV with a header row; target and second annotation are columns."""
+def read_csv(
+    path: str,
+    target: str | int | None = None,
+    second: str | None = None,
+    options: CsvOptions | None = None,
+) -> RawSplit:
+    """Read a CSV in its own dialect (sniffed, or as ``options`` say) as text cells; the
+    target and second annotation are columns."""
     import pandas as pd
 
+    from nncheck.data.dialect import sniff
+
     _check_compressed_csv(path)
+    dialect = sniff(path, options)
+    notes: list[str] = []
     try:
-        df = pd.read_csv(path, low_memory=False)
+        try:
+            df = _read_csv_text(path, dialect)
+        except UnicodeDecodeError as exc:
+            if dialect.encoding != "utf-8" or "encoding" in dialect.given:
+                raise
+            notes.append(
+                f"not UTF-8 past the first 64 KiB ({exc.reason} at byte {exc.start}):"
+                " read as Latin-1"
+            )
+            dialect = dialect.with_encoding("latin-1")
+            df = _read_csv_text(path, dialect)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: file is empty (no header row)") from None
     except pd.errors.ParserError as exc:
         raise DataError(f"{path}: cannot parse CSV: {_first_line(exc)}") from None
     except UnicodeDecodeError as exc:
         raise DataError(
-            f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
+            f"{path}: not a {dialect.encoding} text file ({exc.reason} at byte {exc.start})"
         ) from None
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error, lzma.LZMAError) as exc:
         raise DataError(f"{path}: cannot read CSV ({_first_line(exc)})") from None
-    return _from_frame(df, path, target, second, csv_lines=True)
+    if not dialect.header:
+        df.columns = [f"col_{j + 1}" for j in range(df.shape[1])]
+    notes.insert(0, dialect.describe())
+    return _from_frame(df, path, target, second, dialect, notes)
+
+
+def _read_csv_text(path: str, dialect: Dialect) -> Any:
+    """Every cell as text: missing markers and numbers are told apart in tables.py."""
+    import pandas as pd
+
+    return pd.read_csv(
+        path,
+        sep=dialect.delimiter,
+        header=0 if dialect.header else None,
+        encoding=dialect.encoding,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        skipinitialspace=True,
+    )
 
 
 def _zstd_open(path: str) -> Any:
@@ -196,7 +244,7 @@ def read_parquet(path: str, target: str | int | None = None, second: str | None 
         df = pd.read_parquet(path, engine="pyarrow")
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a bad file
         raise DataError(f"{path}: cannot read parquet ({_first_line(exc)})") from None
-    return _from_frame(df, path, target, second, csv_lines=False)
+    return _from_frame(df, path, target, second, None, [])
 
 
 def read_frame(
@@ -204,12 +252,19 @@ def read_frame(
 ) -> RawSplit:
     """A pandas DataFrame the user passes in (``nncheck.audit`` or a data factory), read
     like a CSV file; ``label`` names it in messages. The caller's frame is not modified."""
-    return _from_frame(df.copy(deep=False), label, target, second, csv_lines=False)
+    return _from_frame(df.copy(deep=False), label, target, second, None, [])
 
 
 def _from_frame(
-    df: Any, path: str, target: str | int | None, second: str | None, csv_lines: bool
+    df: Any,
+    path: str,
+    target: str | int | None,
+    second: str | None,
+    dialect: Dialect | None,
+    notes: list[str],
 ) -> RawSplit:
+    from nncheck.data.tables import RawTable, parse_column, target_values
+
     columns = [str(c) for c in df.columns]
     if len(set(columns)) != len(columns):
         twice = sorted({c for c in columns if columns.count(c) > 1})
@@ -217,8 +272,16 @@ def _from_frame(
     df.columns = columns
     if len(df) == 0:
         raise DataError(f"{path}: no data rows (columns: {_list(columns)})")
-    notes: list[str] = []
-    tcol = _resolve_target_column(path, columns, target, notes)
+    named = {second: "second_annotation"}
+    if isinstance(target, int) and -len(columns) <= target < len(columns):
+        named[columns[target]] = "target"
+    elif isinstance(target, str):
+        named[target] = "target"
+    for col in columns:  # a parquet list column; CSV cells are text and pass in one C call
+        _one_value_per_row(df[col], path, col, named.get(col, "feature"), dialect)
+    decimal = dialect.decimal if dialect is not None else "."
+    parsed = [parse_column(c, df.iloc[:, j], decimal) for j, c in enumerate(columns)]
+    tcol = _resolve_target_column(path, columns, target, notes, parsed)
     drop = [tcol]
     if second is not None:
         scol = _resolve_named(path, columns, second, "second_annotation column")
@@ -227,33 +290,29 @@ def _from_frame(
                 f"{path}: second_annotation {shown(second)} is the target column itself"
             )
         drop.append(scol)
-    for col, role in zip(drop, ("target", "second_annotation"), strict=False):
-        _one_value_per_row(df[col], path, col, role, csv_lines)
-    feature_cols = [c for c in columns if c not in drop]
-    if not feature_cols:
-        delimiter = next((d for d in (";", "\t", "|") if d in columns[0]), None)
-        why = (
-            f" (is it delimited by {delimiter!r}? nncheck reads comma-separated files)"
-            if csv_lines and len(columns) == 1 and delimiter
-            else " (a network needs at least one input column)"
+    features = tuple(c for c in parsed if c.name not in drop)
+    if not features:
+        raise DataError(
+            f"{path}: no features: the file has no columns besides {_list(drop)}"
+            " (a network needs at least one input column)"
         )
-        raise DataError(f"{path}: no features: the file has no columns besides {_list(drop)}{why}")
+    feature_cols = [c.name for c in features]
     notes.extend(_precision_notes(df[feature_cols], feature_cols))
-    x = _numeric_matrix(df[feature_cols], path, csv_lines)
-    y2 = df[drop[1]].to_numpy() if len(drop) > 1 else None
+    y2 = target_values(df[drop[1]], decimal) if len(drop) > 1 else None
     return RawSplit(
-        x=x,
-        y_raw=df[tcol].to_numpy(),
+        x=None,
+        y_raw=target_values(df[tcol], decimal),
         y2_raw=y2,
         feature_names=tuple(feature_cols),
         source=path,
         is_image=False,
         target=tcol,
         notes=tuple(notes),
+        table=RawTable(features, len(df), path, dialect),
     )
 
 
-def _one_value_per_row(s: Any, path: str, col: str, role: str, csv_lines: bool) -> None:
+def _one_value_per_row(s: Any, path: str, col: str, role: str, dialect: Dialect | None) -> None:
     """Refuse a column of lists, arrays or mappings (a parquet list column): a target or a
     feature holds one value per row. Only object columns that pandas calls "mixed" are
     looked at cell by cell, so ordinary columns cost one C pass."""
@@ -264,8 +323,10 @@ def _one_value_per_row(s: Any, path: str, col: str, role: str, csv_lines: bool) 
     nested = s.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray))).to_numpy(bool)
     if not nested.any():
         return
+    from nncheck.data.dialect import line_of_row
+
     row = int(np.argmax(nested))
-    where = f"line {_csv_line_of_row(path, row)}" if csv_lines else f"data row {row + 1}"
+    where = f"line {line_of_row(path, row, dialect)}" if dialect else f"data row {row + 1}"
     raise DataError(
         f"{path}: {role} column {shown(col)} holds lists or arrays ({where}:"
         f" {shown(s.iloc[row])}); a {role} needs one value per row (split the list into"
@@ -274,17 +335,18 @@ def _one_value_per_row(s: Any, path: str, col: str, role: str, csv_lines: bool) 
 
 
 def _resolve_target_column(
-    path: str, columns: list[str], target: str | int | None, notes: list[str]
+    path: str,
+    columns: list[str],
+    target: str | int | None,
+    notes: list[str],
+    parsed: Sequence[Column],
 ) -> str:
     if target is None:
-        lower = {c.lower(): c for c in reversed(columns)}
-        for guess in TARGET_GUESSES:
-            if guess in lower:
-                col = lower[guess]
-                notes.append(f"target not given: using column {shown(col)} (a conventional name)")
-                return col
-        notes.append(f"target not given: using the last column {shown(columns[-1])}")
-        return columns[-1]
+        from nncheck.data.roles import guess_target
+
+        col, why = guess_target(parsed)
+        notes.append(f"target not given: using column {shown(col)} ({why})")
+        return col
     if isinstance(target, int):
         try:
             return columns[target]
@@ -299,66 +361,6 @@ def _resolve_named(path: str, names: Sequence[str], wanted: str, what: str) -> s
     if wanted in names:
         return wanted
     raise DataError(f"{path}: {what} {shown(wanted)} not found; {_available(names, wanted)}")
-
-
-def _numeric_matrix(df: Any, path: str, csv_lines: bool) -> np.ndarray:
-    """Features as float64; a column of words is an error naming its first bad cell."""
-    import pandas as pd
-    from pandas.api import types as pdt
-
-    if all(pdt.is_numeric_dtype(t) and not pdt.is_bool_dtype(t) for t in df.dtypes):
-        return df.to_numpy(dtype=np.float64, na_value=np.nan)
-    out = np.empty((len(df), df.shape[1]), dtype=np.float64)
-    for j, col in enumerate(df.columns):
-        s = df[col]
-        if pdt.is_bool_dtype(s.dtype) or pdt.is_numeric_dtype(s.dtype):
-            out[:, j] = s.to_numpy(dtype=np.float64, na_value=np.nan)
-            continue
-        if not (pdt.is_object_dtype(s.dtype) or pdt.is_string_dtype(s.dtype)) and not isinstance(
-            s.dtype, pd.CategoricalDtype
-        ):
-            raise DataError(f"{path}: column {shown(col)} is not numeric (dtype {s.dtype})")
-        _one_value_per_row(s, path, col, "feature", csv_lines)
-        values = s.astype(object)
-        conv = pd.to_numeric(values, errors="coerce")
-        blank = values.isna().to_numpy() | values.map(_is_blank).to_numpy(dtype=bool)
-        bad = np.flatnonzero(conv.isna().to_numpy() & ~blank)
-        if bad.size:
-            row = int(bad[0])
-            where = f"line {_csv_line_of_row(path, row)}" if csv_lines else f"data row {row + 1}"
-            raise DataError(
-                f"{path}: column {shown(col)} is not numeric ({where}: {shown(values.iloc[row])})"
-            )
-        out[:, j] = conv.to_numpy(dtype=np.float64, na_value=np.nan)
-    return out
-
-
-def _is_blank(v: Any) -> bool:
-    return isinstance(v, str) and not v.strip()
-
-
-def _csv_line_of_row(path: str, row: int) -> int:
-    """1-based file line of data row ``row`` (header = line 1), skipping blank lines and
-    following quoted multi-line cells as pandas does. Only run on the error path."""
-    fallback = row + 2
-    if not path.lower().endswith(".csv"):
-        return fallback
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
-            prev_end = 0
-            record = -1  # -1 = header
-            for fields in reader:
-                start = prev_end + 1
-                prev_end = reader.line_num
-                if not fields or (len(fields) == 1 and not fields[0].strip()):
-                    continue
-                if record == row:
-                    return start
-                record += 1
-    except (OSError, UnicodeDecodeError, csv.Error):
-        pass
-    return fallback
 
 
 # --------------------------------------------------------------------------- arrays

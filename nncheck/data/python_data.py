@@ -82,9 +82,15 @@ def read_split(
         return read_torch_split(obj, name, data, seed, fmt, notes, folder)
     if hasattr(obj, "columns") and hasattr(obj, "iloc"):
         label = f"{name}: DataFrame ({len(obj)} rows)"
-        raw = read_frame(obj, label, data.target, data.second_annotation)
+        # rows are sampled before reading: a frame is read as a table (categorical,
+        # identifier and missing-value columns), whose column roles need the kept rows only
+        positions = sample_positions(len(obj), data.max_samples, seed, name)
+        frame = obj
+        if len(positions) < len(obj):
+            notes.append(sampled_note(name, len(positions), len(obj)))
+            frame = obj.iloc[positions]
+        raw = read_frame(frame, label, data.target, data.second_annotation)
         notes.extend(f"{name}: {n}" for n in raw.notes)
-        raw, positions = _sample(raw, name, data.max_samples, seed, notes)
         return raw, SplitSource(name, "frame", obj, positions=positions, n_items=len(obj)), None
     if isinstance(obj, (tuple, list)) and len(obj) == 2:
         return (*_arrays(obj, name, data, seed, notes), None)

@@ -64,3 +64,53 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
         np.sort(grouped[~is_test]).astype(np.int64),
         np.sort(grouped[is_test]).astype(np.int64),
     )
+
+
+GROUP_SPLIT_TRIES = 32
+
+
+def group_split(
+    groups: np.ndarray, y: np.ndarray | None, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded split that keeps every group (``groups``: an int code per row) on one side.
+
+    Whole groups go to test in a random order until the test rows reach round(n *
+    fraction). Of ``GROUP_SPLIT_TRIES`` seeded orders, the one whose test set is closest
+    to the requested size and, for classification (``y`` given), to train's class shares
+    is kept: a plain group shuffle can put most of one class in test by chance, which
+    data.class_balance would then report as a label shift the split made.
+    """
+    groups = np.asarray(groups)
+    n = groups.shape[0]
+    if n < 2:
+        return np.arange(n, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    _, inv, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    inv = inv.reshape(-1)
+    k = len(sizes)
+    target = n_test_for(n, fraction)
+    if y is not None:
+        _, y_inv = np.unique(np.asarray(y), return_inverse=True)
+        y_inv = y_inv.reshape(-1)
+        per_group = np.zeros((k, int(y_inv.max()) + 1))
+        np.add.at(per_group, (inv, y_inv), 1.0)
+        overall = per_group.sum(axis=0) / n
+    rng = np.random.default_rng(seed)
+    best: tuple[float, np.ndarray] | None = None
+    for _ in range(GROUP_SPLIT_TRIES):
+        order = rng.permutation(k)
+        cum = np.cumsum(sizes[order])
+        # the prefix of groups whose total is closest to the target (at least one group)
+        cut = int(np.argmin(np.abs(cum - target))) + 1
+        cut = min(cut, k - 1) if k > 1 else cut
+        chosen = np.zeros(k, dtype=bool)
+        chosen[order[:cut]] = True
+        n_test = int(sizes[chosen].sum())
+        score = abs(n_test - target) / max(target, 1)
+        if y is not None and n_test:
+            shares = per_group[chosen].sum(axis=0) / n_test
+            score += 0.5 * float(np.abs(shares - overall).sum())
+        if best is None or score < best[0]:
+            best = (score, chosen)
+    assert best is not None
+    is_test = best[1][inv]
+    return np.flatnonzero(~is_test).astype(np.int64), np.flatnonzero(is_test).astype(np.int64)

@@ -29,6 +29,10 @@ _UNION_EXPECTATIONS = {
         " 'no': YAML reads them as booleans)"
     ),
     "data.second_annotation": "a column name",
+    "data.features": "a list of column names",
+    "data.groups": "a column name",
+    "data.na_values": "a list of values, or {column: [values]}",
+    "data.csv.header": "true or false",
     "name": "a string",
     "model.factory": 'a string "module:function"',
     "data.factory": 'a string "module:function" returning (train, test)',

@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictBool,
     field_validator,
     model_validator,
 )
@@ -68,6 +69,32 @@ class FractionSplit(_Strict):
 
 
 Source = Union[str, PairSource]
+# A cell value in a recipe (an ordinal level, a missing-value code): yes/no read as
+# booleans by YAML would silently never match the text "yes" in the file.
+Cell = Annotated[
+    Union[str, Int, Float],
+    _not_bool("a cell value (YAML reads yes/no/true/false as booleans: quote them)"),
+]
+
+
+class CsvOptions(_Strict):
+    """CSV dialect settings; each one left out is sniffed from the file and said in the
+    run's notes (a wrong guess is fixed here, not by editing the file)."""
+
+    delimiter: Literal[",", ";", "\t", "|", None] = None
+    header: Union[StrictBool, None] = None  # false: the first line is data; columns col_1..col_N
+    encoding: Literal["utf-8", "utf-8-sig", "latin-1", "cp1252", None] = None
+    decimal: Literal[".", ",", None] = None
+
+
+class OneHotOptions(_Strict):
+    """How categorical columns become one-hot features (fitted on train rows only)."""
+
+    # Values seen fewer than min_count times in train, and all but the max_levels most
+    # frequent ones, share one `column=<rare>` feature: the width stays bounded and a
+    # value seen once cannot become a feature of its own that only memorizes one row.
+    max_levels: Int = Field(20, ge=1, le=10_000)
+    min_count: Int = Field(5, ge=1)
 
 
 class DataSection(_Strict):
@@ -91,12 +118,23 @@ class DataSection(_Strict):
     # the report); the default keeps MNIST-sized data whole.
     max_samples: Int = Field(60_000, ge=1)
 
+    # ---- tables (csv / parquet); see README "Tables as they come"
+    categorical: list[str] = Field(default_factory=list)  # numeric columns to one-hot too
+    ordinal: dict[str, list[Cell]] = Field(default_factory=dict)  # column: [low, ..., high]
+    drop: list[str] = Field(default_factory=list)
+    features: Union[list[str], None] = None  # exactly these columns (identifiers included)
+    identifiers: Literal["drop", "keep"] = "drop"
+    missing: Literal["error", "drop", "impute"] = "error"
+    na_values: Union[list[Cell], dict[str, list[Cell]]] = Field(default_factory=list)
+    groups: Union[str, None] = None
+    csv: CsvOptions = Field(default_factory=CsvOptions)
+    one_hot: OneHotOptions = Field(default_factory=OneHotOptions)
+
     @model_validator(mode="after")
     def _one_source(self, info: Any) -> DataSection:
         if self.train is None and self.factory is None:
             raise ValueError(
-                'needs train (a data file) or factory ("module:function" returning '
-                "(train, test))"
+                'needs train (a data file) or factory ("module:function" returning (train, test))'
             )
         if self.train is not None and self.factory is not None:
             raise ValueError("takes train (a file) or factory, not both")
@@ -107,6 +145,22 @@ class DataSection(_Strict):
             raise ValueError(f"data.{extra} is for data.factory; this recipe reads a file")
         if self.normalize is None:
             self.normalize = "none" if self.factory is not None else "standardize"
+        return self
+
+    @model_validator(mode="after")
+    def _columns_sane(self) -> DataSection:
+        if self.features is not None and self.drop:
+            raise ValueError("give data.features (the columns to use) or data.drop, not both")
+        if self.features is not None and not self.features:
+            raise ValueError("data.features lists no column")
+        both = sorted(set(self.categorical) & set(self.ordinal))
+        if both:
+            raise ValueError(f"column {both[0]!r} is in both data.categorical and data.ordinal")
+        for column, order in self.ordinal.items():
+            if len({str(v) for v in order}) != len(order):
+                raise ValueError(f"data.ordinal.{column}: the values must be unique")
+            if not order:
+                raise ValueError(f"data.ordinal.{column}: list the values, lowest first")
         return self
 
     @field_validator("classes")

@@ -181,7 +181,7 @@ def test_bool_labels():
 
 
 def test_regression_sentinel_becomes_nan(tmp_path):
-    rows = [f"{i},{i * 2},{i * 1.5 + 0.25}" for i in range(40)] + ["40,80,?"]
+    rows = [f"{(i * 7) % 11},{(i * 3) % 5},{i * 1.5 + 0.25}" for i in range(40)] + ["4,0,?"]
     path = _csv(tmp_path / "r.csv", "a,b,target", rows)
     ds = load_dataset(DataSection(train=path, task="regression", test={"fraction": 0.5}), 0)
     assert not ds.task_inferred and ds.classes is None
@@ -224,7 +224,7 @@ def test_test_arrays_with_other_shape(tmp_path):
 
 
 def test_second_annotation_is_encoded_like_y(tmp_path):
-    rows = [f"{i},{['a', 'b'][i % 2]},{['a', 'b', 'a'][i % 3]}" for i in range(20)]
+    rows = [f"{(i * 7) % 9},{['a', 'b'][i % 2]},{['a', 'b', 'a'][i % 3]}" for i in range(20)]
     path = _csv(tmp_path / "s.csv", "f,label,label_b", rows)
     ds = load_dataset(
         DataSection(train=path, target="label", second_annotation="label_b"),

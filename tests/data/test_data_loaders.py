@@ -14,6 +14,12 @@ from nncheck.errors import DataError
 from nncheck.recipe.schema import PairSource
 
 
+def _matrix(raw, names=None) -> np.ndarray:
+    """The numeric columns of a table as read, side by side."""
+    cols = [raw.table.column(n) for n in (names or raw.table.names)]
+    return np.column_stack([c.number for c in cols])
+
+
 def _frame() -> pd.DataFrame:
     rng = np.random.default_rng(0)
     return pd.DataFrame(
@@ -33,20 +39,21 @@ def test_csv_round_trip_and_guessed_target(tmp_path):
     path = tmp_path / "t.csv"
     df.to_csv(path, index=False)
     raw = load_source(str(path))
-    assert raw.feature_names == ("f1", "f2")
-    assert raw.x.dtype == np.float64 and raw.x.shape == (12, 2)
-    np.testing.assert_allclose(raw.x, df[["f1", "f2"]].to_numpy(float))
+    assert raw.feature_names == ("f1", "f2") and raw.x is None and len(raw) == 12
+    np.testing.assert_allclose(_matrix(raw), df[["f1", "f2"]].to_numpy(float))
     np.testing.assert_array_equal(raw.y_raw, df["label"].to_numpy())
+    assert raw.y_raw.dtype == np.int64
     assert raw.target == "label" and not raw.is_image
     assert any("'label'" in n for n in raw.notes)
+    assert raw.notes[0] == "CSV delimiter ',', header row, UTF-8 (sniffed)"
 
 
 def test_csv_target_falls_back_to_last_column(tmp_path):
     path = tmp_path / "t.csv"
-    path.write_text("a,b,outcome\n1,2,x\n3,4,y\n")
+    path.write_text("a,b,result\n1,2,x\n3,4,y\n")
     raw = load_source(str(path))
-    assert raw.target == "outcome"
-    assert any("last column 'outcome'" in n for n in raw.notes)
+    assert raw.target == "result"
+    assert any("'result' (the last column, a category with 2 values)" in n for n in raw.notes)
 
 
 def test_csv_target_by_index_and_second_annotation(tmp_path):
@@ -62,28 +69,25 @@ def test_csv_bool_nan_and_inf_features_are_kept(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,flag,c,label\n1,True,,0\n2,False,inf,1\n,True,3,1\n")
     raw = load_source(str(path))
-    assert raw.x[:, 1].tolist() == [1.0, 0.0, 1.0]
-    assert np.isnan(raw.x[0, 2]) and np.isinf(raw.x[1, 2]) and np.isnan(raw.x[2, 0])
+    flag = raw.table.column("flag")
+    assert not flag.numeric and flag.text.tolist() == ["True", "False", "True"]
+    c, a = raw.table.column("c"), raw.table.column("a")
+    assert np.isnan(c.number[0]) and np.isinf(c.number[1]) and np.isnan(a.number[2])
+    assert c.missing.tolist() == [True, False, False] and c.markers == {"": 1}
 
 
-def test_csv_non_numeric_feature_names_column_line_and_value(tmp_path):
+def test_csv_words_among_numbers_are_missing_and_a_column_of_words_is_text(tmp_path):
     path = tmp_path / "wine.csv"
-    rows = ["alcohol,ash,label"] + [f"{i}.0,2.{i},0" for i in range(5)] + ["14.1,abc,1"]
+    rows = ["alcohol,ash,colour,label"]
+    rows += [f"{i}.0,2.{i},{'red' if i % 2 else 'white'},0" for i in range(30)]
+    rows += ["14.1,abc,red,1", "14.2,?,NA,1"]
     path.write_text("\n".join(rows) + "\n")
-    with pytest.raises(DataError) as err:
-        load_source(str(path))
-    assert str(err.value).endswith("wine.csv: column 'ash' is not numeric (line 7: 'abc')")
-
-
-def test_csv_non_numeric_line_counts_blank_lines_and_quoted_newlines(tmp_path):
-    path = tmp_path / "odd.csv"
-    path.write_text('a,note,label\n1,"two\nlines",0\n\n2,x,1\n')
-    # 'note' is the first text column: its first value sits on line 2.
-    with pytest.raises(DataError, match=r"odd\.csv: column 'note' is not numeric \(line 2: "):
-        load_source(str(path))
-    path.write_text('note,a,label\n"1",1,0\n\n"2",zz,1\n')
-    with pytest.raises(DataError, match=r"odd\.csv: column 'a' is not numeric \(line 4: 'zz'\)"):
-        load_source(str(path))
+    raw = load_source(str(path))
+    ash, colour = raw.table.column("ash"), raw.table.column("colour")
+    assert ash.numeric and ash.odd == {"abc": 1} and ash.markers == {"?": 1}
+    assert np.flatnonzero(ash.missing).tolist() == [30, 31]
+    assert not colour.numeric and colour.markers == {"NA": 1}
+    assert set(colour.text[:30]) == {"red", "white"} and colour.text[31] is None
 
 
 def test_csv_parse_error_has_line(tmp_path):
@@ -108,10 +112,14 @@ def test_csv_empty_and_header_only(tmp_path):
         load_source(str(header))
 
 
-def test_csv_not_utf8(tmp_path):
+def test_csv_not_utf8_is_read_as_latin1_and_binary_is_refused(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes(b"a,b\n\xff\xfe,1\n")
-    with pytest.raises(DataError, match=r"latin\.csv"):
+    raw = load_source(str(path))
+    assert raw.table.column("a").text.tolist() == ["\xff\xfe"]
+    assert "Latin-1" in raw.notes[0]
+    path.write_bytes(b"a,b\n\x00\x01,1\n")
+    with pytest.raises(DataError, match=r"latin\.csv: holds NUL bytes"):
         load_source(str(path))
 
 
@@ -160,20 +168,21 @@ def test_parquet_round_trip(tmp_path):
     df.to_parquet(path)
     raw = load_source(str(path), target="label")
     assert raw.feature_names == ("f1", "f2", "flag")
-    np.testing.assert_allclose(raw.x[:, :2], df[["f1", "f2"]].to_numpy(float))
-    assert raw.x[:2, 2].tolist() == [1.0, 0.0]
+    np.testing.assert_allclose(_matrix(raw, ["f1", "f2"]), df[["f1", "f2"]].to_numpy(float))
+    assert raw.table.column("flag").text[:2].tolist() == ["True", "False"]
     np.testing.assert_array_equal(raw.y_raw, df["label"].to_numpy())
+    assert raw.table.dialect is None and raw.table.where(2) == "data row 3"
 
 
-def test_parquet_non_numeric_names_row(tmp_path):
+def test_parquet_text_and_numbers_as_text(tmp_path):
     pytest.importorskip("pyarrow")
-    df = pd.DataFrame({"a": ["1", "2", "x"], "label": [0, 1, 0]})
+    df = pd.DataFrame({"a": ["1", "2", "x"], "b": ["1", None, "3"], "label": [0, 1, 0]})
     path = tmp_path / "t.parquet"
     df.to_parquet(path)
-    with pytest.raises(
-        DataError, match=r"t\.parquet: column 'a' is not numeric \(data row 3: 'x'\)"
-    ):
-        load_source(str(path))
+    raw = load_source(str(path))
+    assert raw.table.column("a").text.tolist() == ["1", "2", "x"]
+    b = raw.table.column("b")
+    assert b.numeric and np.isnan(b.number[1]) and b.markers == {"<null>": 1}
 
 
 def test_parquet_without_pyarrow(tmp_path, monkeypatch):
@@ -346,7 +355,7 @@ def test_compressed_csv_round_trip_and_truncated(tmp_path):
     path = tmp_path / "t.csv.gz"
     path.write_bytes(gzip.compress(data))
     raw = load_source(str(path))
-    assert raw.x.shape == (500, 2) and raw.y_raw.sum() == 250
+    assert len(raw) == 500 and raw.feature_names == ("a", "b") and raw.y_raw.sum() == 250
     path.write_bytes(gzip.compress(data)[:60])
     with pytest.raises(DataError, match=r"t\.csv\.gz"):
         load_source(str(path))
