@@ -1,15 +1,18 @@
 """Row sources that need not fit in memory: npy memory maps, folders of npy/npz shards,
 parquet datasets.
 
-Every source is a list of *parts*, each a 2-D array-like that NumPy can slice (an
-``np.memmap`` reads only the pages a slice touches; a parquet part is read one row group
-at a time). The streaming data stage walks the parts in chunks of rows, so its memory is
+Every source is a list of *parts*, each a 2-D array NumPy can slice (an ``np.memmap``
+reads only the pages a slice touches; a parquet dataset is spilled once, batch by batch,
+into a memory-mapped ``.npy`` file in the temp folder). The streaming data stage walks the parts in chunks of rows, so its memory is
 bounded by the chunk size, not by the data. ``take(rows)`` gathers a seeded sample or the
 rows a finding names, in the order asked.
 """
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +28,9 @@ class RowSource:
 
     parts: tuple[np.ndarray, ...]
     name: str
+    # how a worker process reopens each part without the data travelling: a file path
+    # (npy memory map, npz shard, parquet), or None for an array held in memory
+    paths: tuple[str | None, ...] = ()
 
     def __post_init__(self) -> None:
         widths = {int(np.prod(p.shape[1:])) for p in self.parts}
@@ -85,20 +91,29 @@ def open_rows(path: str | Path, name: str | None = None) -> RowSource:
     if not p.exists():
         raise DataError(f"{label}: no such file or folder")
     if p.is_file() and p.suffix == ".npy":
-        return RowSource((_memmap(p),), label)
+        return RowSource((_memmap(p),), label, (str(p),))
     if p.is_file() and p.suffix == ".parquet":
-        return RowSource((_parquet(p),), label)
+        return _spilled(_parquet(p), label)
     if p.is_dir():
         files = sorted(f for f in p.iterdir() if f.suffix in (".npy", ".npz", ".parquet"))
         if not files:
             raise DataError(f"{label}: the folder holds no .npy, .npz or .parquet shards")
         kinds = {f.suffix for f in files}
         if kinds == {".parquet"}:
-            return RowSource((_parquet(p),), label)
+            return _spilled(_parquet(p), label)
         if ".parquet" in kinds:
             raise DataError(f"{label}: mixes parquet with npy/npz shards")
-        return RowSource(tuple(_shard(f) for f in files), label)
+        return RowSource(tuple(_shard(f) for f in files), label, tuple(str(f) for f in files))
     raise DataError(f"{label}: expected a .npy file, a .parquet file or a folder of shards")
+
+
+def reopen(path: str) -> np.ndarray:
+    """A part opened again from its path (in a Dask worker): what ``open_rows`` made."""
+    return _shard(Path(path))
+
+
+def _spilled(arr: np.ndarray, label: str) -> RowSource:
+    return RowSource((arr,), label, (str(arr.filename),))
 
 
 def _memmap(path: Path) -> np.ndarray:
@@ -125,50 +140,42 @@ def _shard(path: Path) -> np.ndarray:
     return arr if arr.ndim > 1 else arr.reshape(-1, 1)
 
 
-class _ParquetRows:
-    """A parquet file or dataset as a sliceable (n, columns) array, read by row range."""
-
-    def __init__(self, path: Path) -> None:
-        import pyarrow.dataset as pads
-
-        self._ds = pads.dataset(str(path), format="parquet")
-        numeric = [
-            f.name
-            for f in self._ds.schema
-            if str(f.type).startswith(("int", "uint", "float", "double", "bool"))
-        ]
-        if not numeric:
-            raise DataError(f"{path}: no numeric column to use as features")
-        self.columns = numeric
-        self._n = int(self._ds.count_rows())
-        self.shape = (self._n, len(numeric))
-        self.dtype = np.dtype(np.float64)
-
-    def __len__(self) -> int:
-        return self._n
-
-    def __getitem__(self, key: slice | np.ndarray) -> np.ndarray:
-        if isinstance(key, slice):
-            start, stop, _ = key.indices(self._n)
-            rows = np.arange(start, max(start, stop), dtype=np.int64)
-        else:
-            rows = np.asarray(key, dtype=np.int64)
-        # Dataset.take reads only the row groups holding these rows
-        table = self._ds.take(rows, columns=self.columns)
-        return np.column_stack(
-            [
-                table.column(c).to_numpy(zero_copy_only=False).astype(np.float64)
-                for c in self.columns
-            ]
-        )
-
-    def reshape(self, *shape: int) -> _ParquetRows:
-        return self
-
-
 def _parquet(path: Path) -> np.ndarray:
+    """A parquet file or dataset spilled, one record batch at a time, into a memory-mapped
+    ``.npy`` file in the temp folder (every numeric column a feature, in their common
+    dtype): from then on it is read like any memory map, with memory bounded by a batch."""
     try:
-        import pyarrow  # noqa: F401
+        import pyarrow.dataset as pads
     except ImportError:
         raise DataError(f"{path}: reading parquet needs pyarrow (pip install pyarrow)") from None
-    return _ParquetRows(path)  # type: ignore[return-value]
+    try:
+        ds = pads.dataset(str(path), format="parquet")
+        numeric = [f for f in ds.schema if pa_numeric(f.type)]
+        if not numeric:
+            raise DataError(f"{path}: no numeric column to use as features")
+        columns = [f.name for f in numeric]
+        dtype = np.result_type(*[np.dtype(f.type.to_pandas_dtype()) for f in numeric])
+        n = int(ds.count_rows())
+        folder = tempfile.mkdtemp(prefix="nncheck-parquet-")
+        atexit.register(shutil.rmtree, folder, True)  # the spill lives as long as the run
+        spill = Path(folder) / "rows.npy"
+        out = np.lib.format.open_memmap(spill, "w+", dtype, (n, len(columns)))
+        row = 0
+        for batch in ds.to_batches(columns=columns):
+            k = batch.num_rows
+            for j, name in enumerate(columns):
+                col = batch.column(name).to_numpy(zero_copy_only=False)
+                out[row : row + k, j] = col
+            row += k
+        out.flush()
+        del out
+    except OSError as exc:
+        raise DataError(f"{path}: not a readable parquet dataset ({exc})") from None
+    return _memmap(spill)
+
+
+def pa_numeric(t: object) -> bool:
+    """Whether a pyarrow type is a number (or bool) column."""
+    import pyarrow.types as pt
+
+    return bool(pt.is_integer(t) or pt.is_floating(t) or pt.is_boolean(t))
