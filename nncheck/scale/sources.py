@@ -3,9 +3,9 @@ parquet datasets.
 
 Every source is a list of *parts*, each a 2-D array NumPy can slice (an ``np.memmap``
 reads only the pages a slice touches; a parquet dataset is spilled once, batch by batch,
-into a memory-mapped ``.npy`` file in the temp folder). The streaming data stage walks the parts in chunks of rows, so its memory is
-bounded by the chunk size, not by the data. ``take(rows)`` gathers a seeded sample or the
-rows a finding names, in the order asked.
+into a memory-mapped ``.npy`` file in the temp folder). The streaming data stage walks
+the parts in chunks of rows, so its memory is bounded by the chunk size, not the data.
+``take(rows)`` gathers a seeded sample or the rows a finding names, in the order asked.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ here, so both paths give the same findings.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,8 @@ NEAR_RATIO = 0.15  # data.near_duplicates' default
 SCALE_QUERIES = 1000  # rows whose nearest-neighbour distance sets the scale
 SCALE_REFERENCE = 50_000  # reference rows they are searched in
 PROJECTION_SAMPLE = 8192
+MAX_CELLS = 1024  # radius-index cells: ~sqrt(n); more cut pair work, fewer cut cell tests
+SEARCH_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass
@@ -172,16 +175,17 @@ def run_stage(
         scale = _scale(train, g_tr, projection, p_tr, seed)
         r = near_ratio * scale if np.isfinite(scale) else 0.0
         x_tr = train.as_array()
-        index = RadiusIndex(x_tr, projection=projection, projected=p_tr, seed=seed)
+        cells = int(np.clip(np.sqrt(n_tr), 1, MAX_CELLS))
+        index = RadiusIndex(x_tr, projection=projection, projected=p_tr, seed=seed, cells=cells)
         clock["near: index"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        qi, ri, dist = index.pairs(x_tr, r, exclude_self=True, projected=p_tr)
+        qi, ri, dist = _search(index, x_tr, p_tr, r, chunk_rows, within=True)
         keep = g_tr[qi] != g_tr[ri]
         near = np.stack([qi[keep], ri[keep]], axis=1)
         near_d = dist[keep]
         clock["near: train pairs"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        lq, lr, _ = index.pairs(test.as_array(), r, projected=p_te)
+        lq, lr, _ = _search(index, test.as_array(), p_te, r, chunk_rows, within=False)
         keep = g_te[lq] != g_tr[lr]
         near_leaks = _first_per_query(lq[keep], lr[keep])
         clock["near: leaks"] = time.perf_counter() - t0
@@ -223,6 +227,45 @@ def _sums(chunk: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarray]
             s += w.sum(axis=0)
             q += np.einsum("ij,ij->j", w, w)
     return s.astype(np.float64), q.astype(np.float64)
+
+
+def _search(
+    index: RadiusIndex,
+    query: np.ndarray,
+    projected: np.ndarray,
+    r: float,
+    rows: int,
+    *,
+    within: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``index.pairs`` for the query rows in chunks, on ``SEARCH_THREADS`` threads (NumPy's
+    products and comparisons release the GIL). ``within``: the query is the indexed set;
+    self pairs are dropped and each unordered pair kept once (i < j). Sorted by query row,
+    then distance, as ``RadiusIndex.pairs`` sorts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(s: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        e = min(len(query), s + rows)
+        qi, ri, d = index.pairs(query[s:e], r, projected=projected[s:e])
+        qi = qi + s
+        if within:
+            keep = qi != ri
+            qi, ri, d = qi[keep], ri[keep], d[keep]
+            qi, ri = np.minimum(qi, ri), np.maximum(qi, ri)
+        return qi, ri, d
+
+    with ThreadPoolExecutor(max_workers=SEARCH_THREADS) as pool:
+        parts = list(pool.map(one, range(0, len(query), rows)))
+    if not parts:
+        e = np.zeros(0, np.int64)
+        return e, e, np.zeros(0, np.float32)
+    qi, ri, d = (np.concatenate(v) for v in zip(*parts))
+    order = np.lexsort((ri, d, qi))
+    qi, ri, d = qi[order], ri[order], d[order]
+    if within and len(qi):  # a pair found from both ends: keep it once
+        first = np.r_[True, (qi[1:] != qi[:-1]) | (ri[1:] != ri[:-1])]
+        qi, ri, d = qi[first], ri[first], d[first]
+    return qi, ri, d
 
 
 def _stats_of(start: int, chunk: np.ndarray) -> ChunkStats:
