@@ -76,6 +76,29 @@ def zeroed_training(ctx: Context) -> Training:
     return ctx.memo("training.zeroed", lambda: _run(ctx, "zeroed-input training", zeroed=True))
 
 
+def best_constant_outputs(ctx: Context) -> np.ndarray:
+    """Raw outputs of the constant that minimizes the test loss (the test labels' class
+    frequencies; the mean target in regression), one row per test sample.
+
+    Any model whose inputs are all the same (the zeroed-input twin) gives one answer for
+    every test sample, so its test loss is at least this constant's: a lower bound that
+    costs nothing, where the twin costs a whole training.
+    """
+    ds = ctx.dataset
+    cfg = ctx.engine_config
+    y = ds.test.y
+    n = len(y)
+    if ds.task == "regression":
+        return np.full((n, 1), float(np.mean(y)) if n else 0.0, np.float64)
+    k = max(int(ds.n_classes or 0), int(y.max()) + 1 if n else 1)
+    freq = np.bincount(np.asarray(y, np.int64), minlength=k) / max(n, 1)
+    if cfg is not None and cfg.loss == "cross_entropy":
+        row = np.log(np.maximum(freq, 1e-300))  # softmax(log p) = p
+    else:
+        row = freq  # the mean one-hot target minimizes the squared error
+    return np.broadcast_to(row, (n, k)).astype(np.float64)
+
+
 def dumb_baseline(ctx: Context) -> dict[str, Any]:
     """The majority-class / mean predictor on the whole test set (``_stats.dumb_baseline``),
     computed once per run; ``skeleton.dumb_baseline`` reports it, evaluate compares."""

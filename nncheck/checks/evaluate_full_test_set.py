@@ -13,7 +13,6 @@ from nncheck.checks._stats import (
     decimals_for,
     fmt_pct,
     fmt_pm,
-    fmt_value,
     mean_se,
     per_class,
     per_sample_loss,
@@ -22,7 +21,7 @@ from nncheck.checks._stats import (
     significant_digits,
     wilson,
 )
-from nncheck.checks._trainings import Training, main_training, zeroed_training
+from nncheck.checks._trainings import Training, main_training
 from nncheck.checks._trainings import dumb_baseline as baseline_metrics
 from nncheck.checks.context import Context
 from nncheck.checks.registry import EXAMPLES, NON_NEGATIVE, check
@@ -50,7 +49,8 @@ def full_test_set(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     every test sample, in chunks, and reports accuracy with its 95% Wilson interval, the
     loss with its standard error, per-class precision/recall/F1 and the confusion matrix
     (regression: MSE, MAE and R² with standard errors), next to the majority-class / mean
-    predictor and the same model trained on zeroed inputs.
+    predictor (the zeroed-input twin is skeleton.input_independent's: it is trained only
+    when that check needs it).
     Fails when the model is not clearly better than the dumb baseline: the accuracy's
     Wilson lower bound is not above the majority-class accuracy, or (regression) the MSE is
     not `z` standard errors below the mean predictor's (paired, per sample). A model that
@@ -65,7 +65,7 @@ def full_test_set(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     ds = ctx.dataset
     cfg = ctx.engine_config
     assert cfg is not None  # requires=("engine",)
-    run, zero = main_training(ctx), zeroed_training(ctx)
+    run = main_training(ctx)
     base = baseline_metrics(ctx)
     out = np.asarray(run.test_outputs, dtype=np.float64)
     n = len(ds.test)
@@ -80,15 +80,14 @@ def full_test_set(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             metrics={"n_test": n, "nonfinite_outputs": int(bad.sum())},
         )
     if ds.task == "classification":
-        return _classification(ctx, t, run, zero, base, out)
-    return _regression(ctx, t, run, zero, base, out)
+        return _classification(ctx, t, run, base, out)
+    return _regression(ctx, t, run, base, out)
 
 
 def _classification(
     ctx: Context,
     t: dict[str, Any],
     run: Training,
-    zero: Training,
     base: dict[str, Any],
     out: np.ndarray,
 ) -> CheckOutcome:
@@ -105,9 +104,6 @@ def _classification(
     lo, hi = wilson(hits, n)
     losses = per_sample_loss(out, y, cfg.loss, ds.task)
     loss, loss_se = mean_se(losses)
-    zpred = np.argmax(np.asarray(zero.test_outputs), axis=1)
-    zero_acc = float(np.mean(zpred == y))
-    zero_loss, _ = mean_se(per_sample_loss(np.asarray(zero.test_outputs), y, cfg.loss, ds.task))
     cm = confusion_matrix(y, pred, k)
     pc = per_class(cm)
     present = pc["support"] > 0
@@ -129,8 +125,6 @@ def _classification(
         "worst_class_recall": float(pc["recall"][worst]),
         "majority_accuracy": base["majority_accuracy"],
         "prior_cross_entropy": base["prior_cross_entropy"],
-        "zeroed_accuracy": zero_acc,
-        "zeroed_loss": zero_loss,
         "train_steps": len(run.curve.loss),
     }
     if k <= MAX_PER_CLASS_METRICS:
@@ -163,20 +157,18 @@ def _classification(
             f"{100 * acc:.{d_pct}f}%",
             f"{100 * lo:.{d_pct}f}-{100 * hi:.{d_pct}f}%",
             f"{100 * maj:.1f}%",
-            f"{100 * zero_acc:.1f}%",
         ],
         [
             "loss",
             fmt_pm(loss, loss_se),
             "",
             f"{base['prior_cross_entropy']:.4g}",
-            f"{zero_loss:.4g}",
         ],
     ]
     artifacts: dict[str, Any] = {
         "tables": {
             "test metrics vs baselines": {
-                "columns": ["metric", "model", "95% CI", "dumb baseline", "zeroed inputs"],
+                "columns": ["metric", "model", "95% CI", "dumb baseline"],
                 "rows": summary_rows,
             },
             "per-class metrics (test set)": {
@@ -202,8 +194,8 @@ def _classification(
     examples = _confident_mistakes(ctx, out, pred, int(t["max_examples"]), artifacts)
     said = (
         f"accuracy {fmt_pct(acc, lo, hi)} on all {n} test samples, loss "
-        f"{fmt_pm(loss, loss_se)}; majority class {100 * maj:.{d_pct}f}%, zeroed inputs "
-        f"{100 * zero_acc:.{d_pct}f}%; macro F1 {macro_f1:.3f}, worst recall "
+        f"{fmt_pm(loss, loss_se)}; majority class {100 * maj:.{d_pct}f}%; "
+        f"macro F1 {macro_f1:.3f}, worst recall "
         f"{100 * pc['recall'][worst]:.0f}% (class {names[worst]!r})"
     )
     if lo <= maj:
@@ -287,7 +279,6 @@ def _regression(
     ctx: Context,
     t: dict[str, Any],
     run: Training,
-    zero: Training,
     base: dict[str, Any],
     out: np.ndarray,
 ) -> CheckOutcome:
@@ -304,7 +295,6 @@ def _regression(
     r2, r2_se = 1.0 - ratio, ratio_err
     base_sq = (y - base["mean_prediction"]) ** 2
     gain, gain_se = mean_se(base_sq - sq)  # paired: how much lower each sample's error is
-    zero_mse, _ = mean_se((np.asarray(zero.test_outputs, dtype=np.float64)[:, 0] - y) ** 2)
     z = float(t["z"])
     metrics: dict[str, Any] = {
         "n_test": n,
@@ -319,22 +309,20 @@ def _regression(
         "baseline_mse": base["mse"],
         "mse_improvement": gain,
         "mse_improvement_se": gain_se,
-        "zeroed_mse": zero_mse,
         "train_steps": len(run.curve.loss),
     }
     artifacts: dict[str, Any] = {
         "tables": {
             "test metrics vs baselines": {
-                "columns": ["metric", "model", "mean predictor", "zeroed inputs"],
+                "columns": ["metric", "model", "mean predictor"],
                 "rows": [
                     [
                         "MSE",
                         fmt_pm(mse, mse_se),
                         fmt_pm(base["mse"], base["mse_se"]),
-                        f"{zero_mse:.4g}",
                     ],
-                    ["MAE", fmt_pm(mae, mae_se), fmt_pm(base["mae"], base["mae_se"]), ""],
-                    ["R²", fmt_pm(r2, r2_se), "0", ""],
+                    ["MAE", fmt_pm(mae, mae_se), fmt_pm(base["mae"], base["mae_se"])],
+                    ["R²", fmt_pm(r2, r2_se), "0"],
                 ],
             }
         },
@@ -369,8 +357,7 @@ def _regression(
     said = (
         f"MSE {fmt_pm(mse, mse_se)} on all {n} test samples (RMSE {np.sqrt(mse):.3g}), "
         f"MAE {fmt_pm(mae, mae_se)}, R² {fmt_pm(r2, r2_se)}; predicting the training mean "
-        f"gives MSE {fmt_pm(base['mse'], base['mse_se'])}, zeroed inputs "
-        f"{fmt_value(zero_mse, mse_se)}"
+        f"gives MSE {fmt_pm(base['mse'], base['mse_se'])}"
     )
     if not gain - z * gain_se > 0:
         return result(

@@ -8,7 +8,13 @@ import numpy as np
 
 from nncheck.checks._artifacts import curve
 from nncheck.checks._stats import fmt_pct, fmt_pm, mean_se, per_sample_loss, ratio_se, wilson
-from nncheck.checks._trainings import Training, main_training, smooth, zeroed_training
+from nncheck.checks._trainings import (
+    Training,
+    best_constant_outputs,
+    main_training,
+    smooth,
+    zeroed_training,
+)
 from nncheck.checks.context import Context
 from nncheck.checks.registry import FRACTION, NON_NEGATIVE, check
 from nncheck.results import CheckOutcome, result
@@ -56,16 +62,20 @@ def input_independent(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     ds = ctx.dataset
     cfg = ctx.engine_config
     assert cfg is not None  # requires=("engine",)
-    real, zero = main_training(ctx), zeroed_training(ctx)
-    artifacts = {"curves": _curves(real, zero)}
+    real = main_training(ctx)
     if real.diverged or real.test_outputs is None:
         return result(
             "skip",
             f"the training on the real inputs diverged (loss NaN/inf at step "
             f"{len(real.curve.loss) - 1}); nothing to compare",
             hint="Fix the divergence first (see overfit.loss_decreases).",
-            artifacts=artifacts,
+            artifacts={"curves": _curves(real, None)},
         )
+    early = _without_twin(ctx, t, real)
+    if early is not None:
+        return early
+    zero = zeroed_training(ctx)
+    artifacts = {"curves": _curves(real, zero)}
     assert zero.test_outputs is not None
     y = ds.test.y
     lr = per_sample_loss(real.test_outputs, y, cfg.loss, ds.task)
@@ -164,6 +174,92 @@ def input_independent(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     )
 
 
+def _without_twin(ctx: Context, t: dict[str, Any], real: Training) -> CheckOutcome | None:
+    """A pass without training the zeroed-input twin, when its verdict is already certain.
+
+    Zeroed inputs make every test sample look the same, so the twin answers one constant
+    for all of them: it can do no better than the best constant for the test labels, in
+    loss and in accuracy. Real inputs that clearly beat that bound on the loss, with an
+    accuracy no worse than it, beat the twin too and cannot contradict it; the twin's
+    training (as long as the main one) is then not needed. Anything less trains the twin.
+    """
+    bound = best_constant_outputs(ctx)
+    helps, strong, metrics, said = _compare(ctx, t, real, bound, "the best constant")
+    z = float(t["z"])
+    gain, gain_se = metrics["loss_gain"], metrics["loss_gain_se"]
+    clear_loss = gain >= float(t["warn_gain"]) and gain - z * gain_se > 0
+    acc_hurts = "accuracy_gain" in metrics and (
+        metrics["accuracy_gain"] + z * metrics["accuracy_gain_se"] < 0
+    )
+    if not (helps and strong and clear_loss) or acc_hurts:
+        return None
+    metrics["baseline"] = "best constant for the test labels (zeroed-input twin not trained)"
+    metrics["verdict_rests_on"] = "loss"
+    return result(
+        "pass",
+        f"real inputs help: {said}, the best any input-independent model (such as the "
+        "zeroed-input twin) can reach, so the twin was not trained",
+        metrics=metrics,
+        artifacts={"curves": _curves(real, None)},
+    )
+
+
+def _compare(
+    ctx: Context, t: dict[str, Any], real: Training, zero_out: np.ndarray, what: str
+) -> tuple[bool, bool, dict[str, Any], str]:
+    """Real-input test outputs against input-free ones (``what``), sample by sample:
+    (helps, clearly helps, metrics, what to say)."""
+    ds = ctx.dataset
+    cfg = ctx.engine_config
+    assert cfg is not None and real.test_outputs is not None
+    y = ds.test.y
+    lr = per_sample_loss(real.test_outputs, y, cfg.loss, ds.task)
+    lz = per_sample_loss(zero_out, y, cfg.loss, ds.task)
+    z = float(t["z"])
+    loss_r, se_r = mean_se(lr)
+    loss_z, se_z = mean_se(lz)
+    ratio, ratio_err = ratio_se(lr, lz) if loss_z > 0 else (float("nan"), float("nan"))
+    gain = 1.0 - ratio if loss_z > 0 else 0.0
+    gain_se = ratio_err if np.isfinite(ratio_err) else 0.0
+    metrics: dict[str, Any] = {
+        "n_test": int(len(y)),
+        "steps": int(ctx.recipe.train.steps),
+        "real_test_loss": loss_r,
+        "real_test_loss_se": se_r,
+        "zeroed_test_loss": loss_z,
+        "zeroed_test_loss_se": se_z,
+        "loss_gain": gain,
+        "loss_gain_se": gain_se,
+        "real_train_loss": real.train_monitor_loss[-1],
+    }
+    helps_loss = gain >= float(t["fail_gain"]) and gain - z * gain_se > 0
+    strong = gain >= float(t["warn_gain"])
+    said_loss = f"test loss {fmt_pm(loss_r, se_r)} with real inputs vs {fmt_pm(loss_z, se_z)} "
+    said_loss += f"with {what} ({100 * gain:+.1f}% ± {100 * gain_se:.1f}%)"
+    said_acc = ""
+    helps_acc = False
+    if ds.task == "classification":
+        cr = np.argmax(real.test_outputs, axis=1) == y
+        cz = np.argmax(zero_out, axis=1) == y
+        n = len(y)
+        acc_r, acc_z = float(cr.mean()), float(cz.mean())
+        diff, diff_se = mean_se(cr.astype(np.float64) - cz.astype(np.float64))
+        lo_r, hi_r = wilson(int(cr.sum()), n)
+        lo_z, hi_z = wilson(int(cz.sum()), n)
+        metrics.update(
+            real_accuracy=acc_r,
+            real_accuracy_ci=[lo_r, hi_r],
+            zeroed_accuracy=acc_z,
+            zeroed_accuracy_ci=[lo_z, hi_z],
+            accuracy_gain=diff,
+            accuracy_gain_se=diff_se,
+        )
+        helps_acc = diff >= float(t["fail_accuracy_gain"]) and diff - z * diff_se > 0
+        strong = strong or diff >= float(t["warn_accuracy_gain"])
+        said_acc = f"; accuracy {fmt_pct(acc_r, lo_r, hi_r)} vs {fmt_pct(acc_z, lo_z, hi_z)}"
+    return helps_loss or helps_acc, strong, metrics, said_loss + said_acc
+
+
 def _diagnose(
     ctx: Context, real: Training, zero: Training, metrics: dict[str, Any]
 ) -> tuple[str, str]:
@@ -209,8 +305,15 @@ def _diagnose(
     )
 
 
-def _curves(real: Training, zero: Training) -> dict[str, Any]:
+def _curves(real: Training, zero: Training | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    if zero is None:
+        window = max(1, len(real.curve.loss) // 20)
+        if real.curve.loss:
+            out["training loss (smoothed), real inputs"] = curve(
+                real.curve.steps, **{"real inputs": smooth(real.curve.loss, window)}
+            )
+        return out
     n = min(len(real.curve.loss), len(zero.curve.loss))
     window = max(1, n // 20)
     if n:
