@@ -20,6 +20,7 @@ examples:
   nncheck run recipe.yaml --skip overfit.one_batch
   nncheck checks                                 list every check and its thresholds
   nncheck init data/my_table.csv                 write a starter recipe for a data file
+  nncheck diff reports/main reports/branch       what got worse since the audit on main
 
 exit codes: 0 no check failed, 1 a check failed, 2 the recipe or data could not be used,
   130 / 143 interrupted (Ctrl-C / SIGTERM; the message says whether the report was written)
@@ -56,10 +57,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip", nargs="+", default=[], metavar="ID", help="skip these check ids or stages"
     )
     run.add_argument("--report-dir", help="write the report here instead of report.dir")
-    run.add_argument("--quiet", action="store_true", help="no progress output (for CI logs)")
+    run.add_argument(
+        "--quiet", action="store_true", help="print only the failures and the verdict line"
+    )
 
     checks = sub.add_parser("checks", help="list every check, what it catches and its defaults")
     checks.add_argument("--verbose", "-v", action="store_true", help="show each check's docs")
+    checks.add_argument(
+        "--markdown", action="store_true", help="print README's check table (Markdown)"
+    )
+
+    diff = sub.add_parser(
+        "diff",
+        help="compare two audits (Markdown); exit 1 when something got worse",
+        description="Compare two audits: checks whose status changed, metrics that moved "
+        "beyond their uncertainty, new suspects. Prints Markdown (for a CI job summary); "
+        "exit 1 when something got worse, 0 otherwise, 2 when an audit cannot be read.",
+    )
+    diff.add_argument("old", help="the earlier audit: a report folder or its results.json")
+    diff.add_argument("new", help="the later audit: a report folder or its results.json")
+    diff.add_argument(
+        "-o", "--output", help="also append the Markdown to this file ($GITHUB_STEP_SUMMARY)"
+    )
 
     init = sub.add_parser("init", help="write a starter recipe for a data file")
     init.add_argument("data_file", help="csv, parquet, npz, npy or MNIST IDX images file")
@@ -97,8 +116,12 @@ def _main(argv: list[str] | None) -> int:
         if args.command == "checks":
             from nncheck.list_checks import print_checks
 
-            print_checks(verbose=args.verbose)
+            print_checks(verbose=args.verbose, markdown=args.markdown)
             return 0
+        if args.command == "diff":
+            from nncheck.diff import diff
+
+            return diff(args.old, args.new, args.output)
         if args.command == "init":
             from nncheck.init_recipe import init_recipe
 

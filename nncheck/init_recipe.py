@@ -21,10 +21,10 @@ def init_recipe(data_file: str, output: str | None = None, *, force: bool = Fals
     from nncheck.data.build import infer_task
     from nncheck.data.idx import is_idx_name
     from nncheck.data.loaders import load_source
-    from nncheck.recipe.load import read_recipe
+    from nncheck.recipe.load import read_recipe, resolve_path
     from nncheck.recipe.schema import PairSource
 
-    data = Path(data_file).resolve()
+    data = resolve_path(Path(data_file), "data file")
     if not data.is_file():
         raise UsageError(f"data file not found: {data}")
     out = Path(output) if output else Path.cwd() / f"{_stem(data)}.yaml"

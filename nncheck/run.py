@@ -44,7 +44,7 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
 
     start = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    term = Terminal(quiet=options.quiet)
+    term = Terminal(quiet=options.quiet, fail_on=options.fail_on)
     recipe = read_recipe(recipe_path)
     specs = load_all()
     thresholds, recipe_only, recipe_skip = parse_checks_section(recipe.checks, specs)
@@ -61,14 +61,14 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
         term.note(note)
     dataset, config = ctx.dataset, ctx.engine_config
     chosen, skipped = select(specs, options.only or recipe_only, options.skip + recipe_skip)
-    with term.running(), blas_threads():
+    with term.running(total=len(chosen)), blas_threads():
         checks = run_checks(
             ctx,
             chosen,
             thresholds,
             skipped=skipped,
             all_ids=list(specs),
-            on_start=lambda spec: term.check_started(spec.id),
+            on_start=lambda spec: term.check_started(spec.id, spec.stage),
             on_done=term.check_done,
         )
 
@@ -84,7 +84,7 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     )
     write_report(run, report_dir, {s.id: s.doc for s in specs.values()})
     run.duration_s = time.perf_counter() - start
-    term.table(run, str(report_dir))
+    term.finish(run, str(report_dir))
     return run, report_dir
 
 
@@ -169,12 +169,22 @@ def data_files(recipe: Recipe) -> list[str]:
 def write_report(run: RunResult, directory: Path, docs: dict[str, str]) -> None:
     """All writers into a temporary folder, swapped into place only when all succeeded.
 
-    Signals wait until the swap is done (see nncheck.interrupts): an interrupt then reports
+    The charts are drawn first (most of the time; an interrupt there simply stops the run).
+    Signals then wait until the swap is done (see nncheck.interrupts): an interrupt reports
     truthfully that the report was written, and never stops tensorboardX mid-close.
     """
     from nncheck.interrupts import Interrupted, interrupts_deferred
-    from nncheck.writers import html_report, json_results, junit, summary_md, tensorboard_writer
+    from nncheck.writers import (
+        figures,
+        html_report,
+        json_results,
+        junit,
+        summary_md,
+        tensorboard_writer,
+    )
     from nncheck.writers.report_dir import atomic_directory
+
+    drawn = figures.for_run(run)  # the charts, drawn once for index.html and TensorBoard
 
     written = False
     try:
@@ -183,8 +193,8 @@ def write_report(run: RunResult, directory: Path, docs: dict[str, str]) -> None:
                 json_results.write(run, tmp)
                 junit.write(run, tmp)
                 summary_md.write(run, tmp)
-                html_report.write(run, tmp, docs)
-                tensorboard_writer.write(run, tmp)  # tmp/tensorboard: one TensorBoard run
+                html_report.write(run, tmp, docs, drawn)
+                tensorboard_writer.write(run, tmp, drawn)  # one TensorBoard run: the report
             written = True
     except Interrupted as exc:
         exc.report_dir = str(directory) if written else None

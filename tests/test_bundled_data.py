@@ -12,9 +12,9 @@ LISTED = re.findall(r"^([0-9a-f]{64})  (\S+)$", (DATA / "README.md").read_text()
 
 
 def test_readme_lists_every_bundled_file() -> None:
-    on_disk = {
-        p.relative_to(DATA).as_posix() for p in DATA.rglob("*") if p.is_file()
-    } - {"README.md"}
+    on_disk = {p.relative_to(DATA).as_posix() for p in DATA.rglob("*") if p.is_file()} - {
+        "README.md"
+    }
     assert {name for _, name in LISTED} == on_disk
 
 

@@ -21,7 +21,7 @@ REPORT_FILES = ("index.html", "results.json", "junit.xml", "summary.md")
 
 def test_healthy_wine_passes_and_writes_every_file(tmp_path: Path) -> None:
     recipe = write_recipe(tmp_path, wine_recipe(tmp_path))
-    proc = run_cli("run", str(recipe), "--quiet")
+    proc = run_cli("run", str(recipe))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = tmp_path / "report"
     for name in REPORT_FILES:
@@ -39,7 +39,7 @@ def test_healthy_wine_passes_and_writes_every_file(tmp_path: Path) -> None:
     assert recipe_out["model"]["loss"] == "cross_entropy"
     assert recipe_out["model"]["init_std"] == 0.01  # a default, filled in
     assert Path(recipe_out["report"]["dir"]).is_absolute()
-    # the terminal table names every check
+    # the terminal names every check
     for check_id in ("data.integrity", "skeleton.init_loss", "overfit.one_batch"):
         assert check_id in proc.stdout
     assert "PASS" in proc.stdout

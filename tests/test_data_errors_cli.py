@@ -139,6 +139,9 @@ def test_torch_engine_without_torch_says_how_to_install_it(tmp_path: Path) -> No
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker.parent), str(ROOT)])}
     proc = subprocess.run(
         [sys.executable, "-m", "nncheck", "run", str(recipe)],
-        capture_output=True, text=True, timeout=60, env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
     _assert_exit2(proc, "model.engine", "nncheck[torch]")

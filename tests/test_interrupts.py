@@ -49,7 +49,9 @@ def interrupt(tmp_path: Path, sig: int, moment: str | float, previous: bool) -> 
     if previous:
         first = subprocess.run(
             [sys.executable, "-m", "nncheck", "run", str(recipe), "--quiet", "--only", "data"],
-            capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
+            capture_output=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=120,
         )
         assert first.returncode in (0, 1), first.stderr
     old = (report / "results.json").read_bytes() if previous else None

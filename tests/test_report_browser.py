@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import read_results, run_cli, wine_recipe, write_recipe
+from tests.conftest import ROOT, read_results, run_cli, wine_recipe, write_recipe
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = (
@@ -210,19 +210,31 @@ def _dup_to(read_fd: int, write_fd: int):  # noqa: ANN202
     return setup
 
 
+BROKEN_IMAGES_JS = (
+    "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).length"
+)
+
+
 def open_report(html: Path, screenshot: Path, max_height: int | None = None) -> dict[str, Any]:
-    """Load ``html`` in headless Chromium; the problems seen and the screenshot's size."""
+    """Load ``html`` in headless Chromium; the problems seen, the images that did not
+    decode and the screenshot's size."""
     binary = find_chromium()
     assert binary, "no chromium"
     browser = DevTools(binary)
     try:
         url = html.resolve().as_uri()
         browser.open_page(url)
+        broken = browser.send("Runtime.evaluate", {"expression": BROKEN_IMAGES_JS})
         size = browser.screenshot(screenshot, max_height)
         errors, requests = browser.problems(url)
     finally:
         browser.close()
-    return {"errors": errors, "requests": requests, "size": size}
+    return {
+        "errors": errors,
+        "requests": requests,
+        "broken_images": broken["result"]["value"],
+        "size": size,
+    }
 
 
 needs_chromium = pytest.mark.skipif(
@@ -231,20 +243,54 @@ needs_chromium = pytest.mark.skipif(
 )
 
 
-@needs_chromium
-def test_wine_report_loads_offline_without_errors(tmp_path: Path) -> None:
-    proc = run_cli("run", str(write_recipe(tmp_path, wine_recipe(tmp_path))), "--quiet")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    report = tmp_path / "report"
-    shot = artifacts_dir() / "report-browser-wine.png"
-    seen = open_report(report / "index.html", shot)
+def audit_in_browser(tmp_path: Path, recipe: dict[str, Any], name: str) -> dict[str, Any]:
+    """Audit ``recipe`` as a user does, then open its index.html offline in Chromium."""
+    proc = run_cli("run", str(write_recipe(tmp_path, recipe)), "--quiet", timeout=900)
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    report = Path(recipe["report"]["dir"])
+    html = report / "index.html"
+    assert html.stat().st_size <= 2_000_000  # issue 16: one file, at most 2 MB
+    shot = artifacts_dir() / f"report-browser-{name}.png"
+    seen = open_report(html, shot)
     assert seen["errors"] == []
     assert seen["requests"] == []
+    assert seen["broken_images"] == 0  # every inline PNG decodes
     assert shot.stat().st_size > 10_000
-    width, height = seen["size"]
-    assert width <= 1300  # nothing overflows a laptop-wide window
+    assert seen["size"][0] <= 1300  # nothing overflows a laptop-wide window
     n_checks = len(read_results(report)["checks"])
-    assert height > 200 * n_checks  # every check drew its section
+    assert seen["size"][1] > 150 * n_checks  # every check drew its section
+    return {**seen, "html": html.read_text(), "results": read_results(report)}
+
+
+@needs_chromium
+def test_wine_init_std_10_report_loads_offline_without_errors(tmp_path: Path) -> None:
+    """The badly initialized wine run: the log-axis prediction dynamics of issue 16."""
+    recipe = wine_recipe(tmp_path, model={"init": "normal", "init_std": 10.0})
+    seen = audit_in_browser(tmp_path, recipe, "wine-init-std-10")
+    statuses = {c["id"]: c["status"] for c in seen["results"]["checks"]}
+    assert statuses["skeleton.init_loss"] == "fail"
+    assert 'alt="prediction dynamics: p(given class) for fixed test samples"' in seen["html"]
+
+
+@needs_chromium
+def test_diabetes_report_loads_offline_without_errors(tmp_path: Path) -> None:
+    import yaml
+
+    recipe = yaml.safe_load((ROOT / "recipes" / "diabetes.yaml").read_text())
+    recipe["data"]["train"] = str(ROOT / "data" / "diabetes.csv")
+    recipe["report"] = {"dir": str(tmp_path / "report")}
+    seen = audit_in_browser(tmp_path, recipe, "diabetes")
+    assert 'alt="test set: predicted vs true target"' in seen["html"]
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_mnist_report_loads_offline_without_errors(tmp_path: Path) -> None:
+    from tests.test_report_html import _mnist_recipe
+
+    seen = audit_in_browser(tmp_path, _mnist_recipe(tmp_path), "mnist")
+    assert seen["results"]["verdict"] == "pass"
+    assert seen["html"].count("<img") >= 50  # charts and thumbnails, all decoded
 
 
 @needs_chromium
@@ -267,7 +313,7 @@ def test_the_probe_sees_requests_and_console_errors(tmp_path: Path) -> None:
     path = tmp_path / "bad.html"
     path.write_text(
         "<!DOCTYPE html><html><head><style>@import url('http://127.0.0.1:9/x.css');</style>"
-        "</head><body><img src='http://127.0.0.1:9/x.png'>"
+        "</head><body><img src='http://127.0.0.1:9/x.png'><img src='data:image/png;base64,AAAA'>"
         "<script>console.error('boom'); undefined_function();</script></body></html>"
     )
     seen = open_report(path, tmp_path / "bad.png")
@@ -275,3 +321,4 @@ def test_the_probe_sees_requests_and_console_errors(tmp_path: Path) -> None:
     assert any("127.0.0.1:9/x.css" in url for url in seen["requests"])
     assert any("boom" in e for e in seen["errors"])
     assert any("undefined_function" in e for e in seen["errors"])
+    assert seen["broken_images"] == 2  # the blocked one and the undecodable data: PNG

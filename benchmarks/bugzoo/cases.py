@@ -18,40 +18,10 @@ from typing import Any
 
 from benchmarks.bugzoo import inject as inj
 from benchmarks.bugzoo.datasets import ROOT
+from nncheck.bug_classes import CATALOGUE
 
-# bug class -> (what it is, the checks that must flag it), as in bug-classes.md
-CLASSES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "D1": ("exact duplicate samples in train", ("data.duplicates",)),
-    "D2": ("test samples that also occur in train", ("data.leakage",)),
-    "D3": ("identical inputs with different labels", ("data.label_conflicts",)),
-    "D4": (
-        "labels misaligned with inputs",
-        ("skeleton.input_independent", "evaluate.full_test_set"),
-    ),
-    "D5": ("un-normalized inputs", ("data.features", "skeleton.init_scale")),
-    "D6": ("NaN / inf values, labels outside the class range", ("data.integrity",)),
-    "D7": ("corrupted samples", ("data.outliers",)),
-    "D8": ("inputs wiped by preprocessing", ("data.features", "skeleton.input_independent")),
-    "D9": (
-        "heavy class imbalance with a zero output bias; label shift",
-        ("data.class_balance", "skeleton.output_bias", "skeleton.init_loss"),
-    ),
-    "M1": ("learning rate far too high", ("overfit.one_batch", "overfit.loss_decreases")),
-    "M2": (
-        "nothing learns (lr zero, frozen, detached)",
-        ("overfit.one_batch", "overfit.loss_decreases"),
-    ),
-    "M3": ("bad init scale", ("skeleton.init_loss", "skeleton.init_scale")),
-    "M4": (
-        "softmax twice / wrong loss for the outputs",
-        ("skeleton.init_loss", "overfit.one_batch"),
-    ),
-    "M5": ("unseeded randomness", ("skeleton.determinism",)),
-    "M6": ("samples mixed across the batch", ("skeleton.batch_independence",)),
-    "M7": ("the model ignores its input", ("skeleton.input_independent",)),
-    "M8": ("output layer size does not match the classes", ("data.integrity",)),
-    "M9": ("backprop disagrees with the forward pass", ("skeleton.gradient_check",)),
-}
+# bug class -> (what it is, the checks that must flag it): the catalogue, in one place
+CLASSES: dict[str, tuple[str, tuple[str, ...]]] = {b.id: (b.title, b.flagged_by) for b in CATALOGUE}
 
 EXAMPLES = ROOT / "examples" / "bugs"
 MODELS = Path(__file__).resolve().parent / "models"

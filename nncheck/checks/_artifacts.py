@@ -3,12 +3,17 @@
 Writers render these; checks never draw. Keeping the shapes in one place means a new check
 gets thumbnails and curves in the report without touching any writer.
 
-- ``artifacts["curves"]``: ``{name: {"step": [...], "loss": [...], ...}}`` — training curves.
+- ``artifacts["curves"]``: ``{name: {"step": [...], "loss": [...], ...}}`` — training curves;
+  an optional ``"targets": {series: value}`` gives each series a reference level (a
+  regression sample's true target, beside its predictions over training).
 - ``artifacts["images"]``: ``{"title": str, "items": [{"image": uint8 (H, W), "caption": str}]}``
   — thumbnails of example samples (image data only).
 - ``artifacts["tables"]``: ``{name: {"columns": [...], "rows": [[...], ...]}}`` — small tables.
-- ``artifacts["histograms"]``: ``{name: {"edges": [...], "counts": [...]}}`` — value
-  distributions (activations, pre-activations, gradients per layer at init).
+- ``artifacts["histograms"]``: ``{name: {"edges": [...], "counts": [...], "note"?: str}}``
+  — value distributions (activations, pre-activations, gradients per layer at init; a
+  regression target, with a note on caps and pile-ups).
+- ``artifacts["scatter"]``: ``{name: {"x", "y", "x_label", "y_label", "diagonal"?,
+  "zero_line"?}}`` — e.g. predicted vs true target (y = x) and residuals (y = 0).
 - ``artifacts["confusion"]``: ``{"labels": [...], "matrix": [[...]], "rows": "given label",
   "columns": "predicted"}`` — the test-set confusion matrix.
 - ``artifacts["predictions"]``: ``{"steps", "rows", "targets", "outputs"}`` — raw outputs on a
@@ -64,3 +69,48 @@ def curve(steps: Sequence[int], **series: Sequence[float]) -> dict[str, list[flo
     for name, values in series.items():
         out[name] = [float(v) for v in values]
     return out
+
+
+def target_histogram(y_train: np.ndarray, y_test: np.ndarray) -> dict[str, Any]:
+    """A regression target's histogram (train and test together), with a note on caps and
+    pile-ups: a value at the top or bottom of the range that many targets share (Boston
+    housing's 50.0, where prices above 50k were recorded as 50) or any single value
+    holding a large share of a continuous target (zeros for "no event", a default).
+
+    Plain data for the writers, under ``artifacts["histograms"]``.
+    """
+    y = np.concatenate([np.asarray(y_train, np.float64), np.asarray(y_test, np.float64)])
+    y = y[np.isfinite(y)]
+    if not y.size:
+        return {}
+    values, counts = np.unique(y, return_counts=True)
+    n = y.size
+    typical = float(np.median(counts))
+    notes = []
+    for which, i in (("maximum", len(values) - 1), ("minimum", 0)):
+        c = int(counts[i])
+        if len(values) > 20 and c >= 5 and c / n >= 0.01 and c >= 3 * typical:
+            notes.append(
+                f"{c} of {n} targets ({100 * c / n:.1f}%) equal the {which} "
+                f"{values[i]:.6g}: the target looks capped (censored), so the model cannot "
+                "learn what lies beyond the cap and errors near it are understated"
+            )
+    top = int(np.argmax(counts))
+    if not notes and len(values) > 20 and counts[top] / n >= 0.05:
+        notes.append(
+            f"{int(counts[top])} of {n} targets ({100 * counts[top] / n:.1f}%) equal "
+            f"{values[top]:.6g}: a pile-up (a default, a sentinel or a censored value?)"
+        )
+    if not notes:
+        notes.append(
+            f"no cap or pile-up: the most frequent value, {values[top]:.6g}, holds "
+            f"{100 * counts[top] / n:.1f}% of the {n} targets"
+        )
+    hist, edges = np.histogram(y, bins=min(40, max(5, len(values))))
+    return {
+        f"target ({n} train + test samples)": {
+            "edges": edges.tolist(),
+            "counts": hist.tolist(),
+            "note": "; ".join(notes),
+        }
+    }

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import FRACTION, NON_NEGATIVE, RATIO, check
 from nncheck.results import CheckOutcome, result
 
 
@@ -23,8 +23,15 @@ from nncheck.results import CheckOutcome, result
         "fail_shift": 0.3,
         "chance_factor": 2.0,
     },
+    ranges={
+        "warn_ratio": RATIO,
+        "fail_ratio": RATIO,
+        "warn_zero_bias_nats": NON_NEGATIVE,
+        "warn_shift": FRACTION,
+        "fail_shift": FRACTION,
+        "chance_factor": NON_NEGATIVE,
+    },
     requires=("labels",),
-    catches="D9",
 )
 def class_balance(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Class counts per split, the imbalance ratio, train/test label shift, zero-bias cost.

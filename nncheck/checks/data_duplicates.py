@@ -7,7 +7,7 @@ from typing import Any
 from nncheck.checks import _artifacts
 from nncheck.checks._neighbors_cache import exact, pct, plural, source_rows
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import FRACTION, check
 from nncheck.results import CheckOutcome, result
 
 MAX_EXAMPLES = 20
@@ -17,7 +17,10 @@ MAX_EXAMPLES = 20
     "data.duplicates",
     stage="data",
     defaults={"warn_fraction": 0.005, "fail_fraction": 0.05},
-    catches="D1",
+    ranges={
+        "warn_fraction": FRACTION,
+        "fail_fraction": FRACTION,
+    },
 )
 def data_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Exact duplicate samples inside train and inside test: counts, fractions, row groups.

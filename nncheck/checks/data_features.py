@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from nncheck.checks._artifacts import target_histogram
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import EXAMPLES, FRACTION, NON_NEGATIVE, POSITIVE, RATIO, check
 from nncheck.data.dataset import Dataset, Split
 from nncheck.results import CheckOutcome, result
 
@@ -34,8 +35,23 @@ CHUNK_ELEMENTS = 1 << 21  # values per chunk of rows (8 MB of float32)
         "shift_z": 4.0,
         "max_examples": 20,
     },
+    ranges={
+        "warn_rms": POSITIVE,
+        "fail_rms": POSITIVE,
+        "warn_rms_low": NON_NEGATIVE,
+        "fail_rms_low": NON_NEGATIVE,
+        "warn_scale_ratio": RATIO,
+        "fail_scale_ratio": RATIO,
+        "wiped_zero_share": FRACTION,
+        "warn_constant_samples": FRACTION,
+        "fail_constant_samples": FRACTION,
+        "fail_constant_features": FRACTION,
+        "warn_shift": NON_NEGATIVE,
+        "fail_shift": NON_NEGATIVE,
+        "shift_z": NON_NEGATIVE,
+        "max_examples": EXAMPLES,
+    },
     requires=("trainable",),
-    catches="D5, D8",
 )
 def features(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Inputs as the network sees them: scale, constant and wiped inputs, train/test shift.
@@ -250,6 +266,8 @@ def features(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         "shifted_features": int(shifted.sum()),
     }
     artifacts = {"tables": {"features": _table(names, tr, te, raw_tr, smd, constant, flagged)}}
+    if ds.task == "regression":
+        artifacts["histograms"] = target_histogram(ds.train.y, ds.test.y)
 
     kind = "pixels" if ds.is_image else "features"
     summary = f"{d} {kind}, {norm_said}: {scale_said}"

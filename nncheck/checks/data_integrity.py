@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import EXAMPLES, check
 from nncheck.data.dataset import Dataset, Split
 from nncheck.results import CheckOutcome, result
 
@@ -18,7 +18,9 @@ MAX_EXAMPLES = 10
     "data.integrity",
     stage="data",
     defaults={"max_examples": MAX_EXAMPLES},
-    catches="D6, M8",
+    ranges={
+        "max_examples": EXAMPLES,
+    },
 )
 def data_integrity(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Shapes, NaN/inf, empty splits, labels outside the classes, non-numeric targets.
@@ -56,6 +58,13 @@ def data_integrity(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         if bad:
             fails.append(bad)
             hints.append("Impute or drop rows with NaN/inf inputs before training.")
+        huge = _overflowing_inputs(ds, split, name, metrics, examples, limit)
+        if huge:
+            fails.append(huge)
+            hints.append(
+                "Rescale these features before training (a unit error? divide by a power of"
+                " ten, or take a log), or clip them: the network computes in float32."
+            )
 
     if ds.task == "classification":
         _check_labels(ds, metrics, fails, warns, hints, examples, limit)
@@ -133,6 +142,67 @@ def _nonfinite_inputs(
         f"{' and '.join(p for p in parts if p)} values in {len(rows)} {name} rows "
         f"({100 * len(rows) / len(raw):.1f}%), {len(cols)} feature(s)"
     )
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _overflowing_inputs(
+    ds: Dataset,
+    split: Split,
+    name: str,
+    metrics: dict[str, Any],
+    examples: list[dict[str, Any]],
+    limit: int,
+) -> str | None:
+    """Values that are finite in the file but not in what the network gets: beyond
+    float32's range (3.4e38; every engine and several data checks compute in float32), or
+    turned into inf/NaN by the normalization (e.g. squares of 1e200 overflow the std).
+    Such data would otherwise pass here and silently skip every model check."""
+    raw = split.x_raw
+    flat_raw = raw.reshape(len(raw), -1)
+    beyond: np.ndarray | bool = False  # only float64 can hold values past float32's range
+    if np.issubdtype(raw.dtype, np.floating) and raw.dtype.itemsize > 4:
+        with np.errstate(invalid="ignore"):
+            beyond = np.isfinite(flat_raw) & (np.abs(flat_raw) > FLOAT32_MAX)
+    flat_x = split.x.reshape(len(split.x), -1)
+    if not np.any(beyond) and np.isfinite(flat_x).all():
+        return None
+    finite_raw = np.isfinite(flat_raw) if raw.dtype.kind == "f" else True
+    broken = beyond | (finite_raw & ~np.isfinite(flat_x))
+    n_bad = int(broken.sum())
+    metrics[f"{name}_overflowing"] = n_bad
+    if not n_bad:
+        return None
+    cols = np.flatnonzero(broken.any(axis=0))
+    rows = np.flatnonzero(broken.any(axis=1))
+    names = [_feature_name(ds, int(c)) for c in cols]
+    metrics[f"{name}_overflowing_columns"] = names[:50]
+    with np.errstate(invalid="ignore"):
+        peak = float(np.nanmax(np.abs(flat_raw[broken].astype(np.float64))))
+    for r in rows[: max(limit - len(examples), 0)]:
+        examples.append(
+            {
+                "split": name,
+                "row": int(split.indices[r]),
+                "problem": "finite input that overflows float32 or the normalization",
+                "columns": [_feature_name(ds, int(c)) for c in np.flatnonzero(broken[r])[:5]],
+            }
+        )
+    listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (
+        f"{n_bad} {name} values in {len(cols)} feature(s) ({listed}) are finite in the file"
+        f" (|x| up to {peak:.3g}) but become inf/NaN as the network's float32 inputs"
+        f" (float32 max {FLOAT32_MAX:.3g}; normalize: {ds.normalize})"
+    )
+
+
+def _feature_name(ds: Dataset, column: int) -> str:
+    if ds.feature_names is not None and column < len(ds.feature_names):
+        return repr(ds.feature_names[column])
+    if len(ds.input_shape) > 1:
+        return "pixel " + "x".join(str(int(i)) for i in np.unravel_index(column, ds.input_shape))
+    return f"column {column}"
 
 
 def _check_labels(

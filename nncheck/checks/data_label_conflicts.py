@@ -19,7 +19,7 @@ from nncheck.checks._neighbors_cache import (
     plural,
 )
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import COUNT, FRACTION, check
 from nncheck.results import CheckOutcome, result
 
 MAX_EXAMPLES = 20
@@ -29,8 +29,13 @@ MAX_EXAMPLES = 20
     "data.label_conflicts",
     stage="data",
     defaults={"near_ratio": NEAR_RATIO, "warn_count": 1, "fail_fraction": 0.01, "fail_count": 6},
+    ranges={
+        "near_ratio": FRACTION,
+        "warn_count": COUNT,
+        "fail_fraction": FRACTION,
+        "fail_count": COUNT,
+    },
     requires=("labels",),
-    catches="D3",
 )
 def data_label_conflicts(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Identical (or near-identical) inputs with different labels, across train and test.

@@ -15,7 +15,7 @@ from nncheck.checks._quick_model import (
     out_of_fold_probs,
 )
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import EXAMPLES, FRACTION, Range, check
 from nncheck.data.dataset import Dataset
 from nncheck.results import CheckOutcome, result
 
@@ -33,8 +33,14 @@ SPLITS = ("train", "test")
         "max_samples": 100_000,
         "max_examples": 20,
     },
+    ranges={
+        "folds": Range(ge=2, le=20),
+        "warn_rate": FRACTION,
+        "min_suspects": Range(ge=0),
+        "max_samples": Range(ge=100, le=10_000_000),
+        "max_examples": EXAMPLES,
+    },
     requires=("labels", "trainable"),
-    catches="label noise, D4",
 )
 def label_errors(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Likely mislabeled samples, found by confident learning on out-of-fold predictions.

@@ -18,7 +18,7 @@ from nncheck.checks._neighbors_cache import (
     source_rows,
 )
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import COUNT, FRACTION, check
 from nncheck.results import CheckOutcome, result
 
 MAX_EXAMPLES = 20
@@ -28,7 +28,12 @@ MAX_EXAMPLES = 20
     "data.leakage",
     stage="data",
     defaults={"near_ratio": NEAR_RATIO, "warn_count": 1, "fail_fraction": 0.01, "fail_count": 3},
-    catches="D2",
+    ranges={
+        "near_ratio": FRACTION,
+        "warn_count": COUNT,
+        "fail_fraction": FRACTION,
+        "fail_count": COUNT,
+    },
 )
 def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Test samples that also occur in train: exact copies and near copies (test -> train).

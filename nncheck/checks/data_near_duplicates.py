@@ -20,7 +20,7 @@ from nncheck.checks._neighbors_cache import (
     source_rows,
 )
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import FRACTION, check
 from nncheck.results import CheckOutcome, result
 
 MAX_EXAMPLES = 20
@@ -30,7 +30,11 @@ MAX_EXAMPLES = 20
     "data.near_duplicates",
     stage="data",
     defaults={"near_ratio": NEAR_RATIO, "warn_fraction": 0.01, "fail_fraction": 0.1},
-    catches="D1, D2",
+    ranges={
+        "near_ratio": FRACTION,
+        "warn_fraction": FRACTION,
+        "fail_fraction": FRACTION,
+    },
 )
 def data_near_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Near-duplicate pairs inside train and inside test, closest first, with examples.

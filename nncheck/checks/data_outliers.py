@@ -10,7 +10,7 @@ from nncheck.blas import one_blas_thread
 from nncheck.checks import _artifacts
 from nncheck.checks._neighbors_cache import geometry, pct, plural, source_rows, space
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import FRACTION, NON_NEGATIVE, POSITIVE, RATIO, Range, check
 from nncheck.data.dataset import Split
 from nncheck.data.neighbors import knn
 from nncheck.results import CheckOutcome, result
@@ -32,7 +32,15 @@ CHUNK = 4096  # images per chunk of the image statistics
         "spike_fraction": 0.001,
         "fail_fraction": 0.05,
     },
-    catches="D7",
+    ranges={
+        "k": Range(ge=1, le=100),
+        "knn_ratio": RATIO,
+        "feature_z": POSITIVE,
+        "noise_corr": Range(ge=-1, le=1),
+        "spike_strength": NON_NEGATIVE,
+        "spike_fraction": FRACTION,
+        "fail_fraction": FRACTION,
+    },
 )
 def data_outliers(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Samples far from all others (kNN distance, robust scores) and corrupted images.

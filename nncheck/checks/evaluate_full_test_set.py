@@ -24,7 +24,7 @@ from nncheck.checks._stats import (
 from nncheck.checks._trainings import Training, main_training, zeroed_training
 from nncheck.checks._trainings import dumb_baseline as baseline_metrics
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import EXAMPLES, NON_NEGATIVE, check
 from nncheck.results import CheckOutcome, result
 
 MAX_PER_CLASS_METRICS = 50  # classes listed in metrics (results.json); the table has all
@@ -34,8 +34,11 @@ MAX_PER_CLASS_METRICS = 50  # classes listed in metrics (results.json); the tabl
     "evaluate.full_test_set",
     stage="evaluate",
     defaults={"z": 2.0, "max_examples": 10},
+    ranges={
+        "z": NON_NEGATIVE,
+        "max_examples": EXAMPLES,
+    },
     requires=("engine", "trainable"),
-    catches="D4",
 )
 def full_test_set(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Metrics on the whole test set with their uncertainty, against the dumb baselines.
@@ -315,12 +318,20 @@ def _regression(
             }
         },
         "scatter": {
-            "title": "test set: predicted vs true target",
-            "x": y[:_SCATTER_POINTS].tolist(),
-            "y": pred[:_SCATTER_POINTS].astype(np.float64).tolist(),
-            "x_label": "true target",
-            "y_label": "predicted",
-            "diagonal": True,
+            "test set: predicted vs true target": {
+                "x": y[:_SCATTER_POINTS].tolist(),
+                "y": pred[:_SCATTER_POINTS].astype(np.float64).tolist(),
+                "x_label": "true target",
+                "y_label": "predicted",
+                "diagonal": True,
+            },
+            "test set: residuals vs predicted": {
+                "x": pred[:_SCATTER_POINTS].astype(np.float64).tolist(),
+                "y": err[:_SCATTER_POINTS].tolist(),
+                "x_label": "predicted",
+                "y_label": "residual (predicted - true)",
+                "zero_line": True,
+            },
         },
     }
     limit = int(t["max_examples"])

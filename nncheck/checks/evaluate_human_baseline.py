@@ -16,7 +16,7 @@ from nncheck.checks._stats import (
     wilson,
 )
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import COUNT, Range, check
 from nncheck.results import CheckOutcome, result
 
 
@@ -24,6 +24,11 @@ from nncheck.results import CheckOutcome, result
     "evaluate.human_baseline",
     stage="evaluate",
     defaults={"warn_kappa": 0.4, "warn_correlation": 0.5, "copy_min_samples": 50},
+    ranges={
+        "warn_kappa": Range(ge=-1, le=1),
+        "warn_correlation": Range(ge=-1, le=1),
+        "copy_min_samples": COUNT,
+    },
     requires=("second_annotation",),
 )
 def human_baseline(ctx: Context, t: dict[str, Any]) -> CheckOutcome:

@@ -10,7 +10,7 @@ import numpy as np
 from nncheck.checks._artifacts import curve, thumbnails
 from nncheck.checks._trainings import Training, main_training, prediction_series, smooth
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import FRACTION, NON_NEGATIVE, RATIO, Range, check
 from nncheck.results import CheckOutcome, result
 
 
@@ -25,8 +25,15 @@ from nncheck.results import CheckOutcome, result
         "spike_ratio": 3.0,
         "fail_spike_ratio": 100.0,
     },
+    ranges={
+        "window": Range(gt=0, le=0.5),
+        "fail_drop": FRACTION,
+        "warn_drop": FRACTION,
+        "diverge_margin": NON_NEGATIVE,
+        "spike_ratio": RATIO,
+        "fail_spike_ratio": RATIO,
+    },
     requires=("engine", "trainable"),
-    catches="M1, M2",
 )
 def loss_decreases(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """A short run on the full training set decreases the loss, with no NaN and no blow-up.
@@ -173,9 +180,11 @@ def _report_artifacts(ctx: Context, run: Training) -> dict[str, Any]:
         else "prediction dynamics: predictions for fixed test samples"
     )
     series = prediction_series(ctx, run)
+    ds = ctx.dataset
     if series and len(run.eval_steps) > 1:
         curves[title] = curve(run.eval_steps, **series)
-    ds = ctx.dataset
+        if ds.task == "regression":  # each sample's true target, drawn beside its line
+            curves[title]["targets"] = dict(zip(series, ds.test.y[run.fixed_rows].tolist()))
     rows = [int(ds.test.indices[p]) for p in run.fixed_rows]
     out: dict[str, Any] = {
         "curves": curves,

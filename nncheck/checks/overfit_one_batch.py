@@ -9,7 +9,7 @@ import numpy as np
 
 from nncheck.checks._artifacts import curve
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import POSITIVE, STEPS, Range, check
 from nncheck.results import CheckOutcome, result
 
 
@@ -23,8 +23,14 @@ from nncheck.results import CheckOutcome, result
         "stall_ratio": 0.95,
         "plateau_ratio": 0.99,
     },
+    ranges={
+        "batch_size": Range(ge=2, le=16),
+        "max_steps": STEPS,
+        "max_loss": POSITIVE,
+        "stall_ratio": Range(gt=0, le=1),
+        "plateau_ratio": Range(gt=0, le=1),
+    },
     requires=("engine", "trainable"),
-    catches="M1, M2, M4",
 )
 def overfit_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """A small batch (2-16 samples) is driven to ~zero loss and 100% training accuracy.

@@ -3,13 +3,16 @@
 Adding a check means adding one module under ``nncheck/checks/`` (found automatically by
 ``load_all``) plus its test. Its docstring feeds both ``nncheck checks`` and the report, and
 its ``defaults`` are the only threshold names the recipe may set for it (a misspelled
-threshold is an error, never silently ignored).
+threshold is an error, never silently ignored). Beside each numeric default, ``ranges``
+declares the values it may take (``Range(ge=1)``): the recipe is checked against them at
+load, so `batch_size: 0` is exit 2 naming the key instead of a crash inside the check.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,17 +30,98 @@ REQUIREMENTS = ("labels", "regression", "engine", "trainable", "second_annotatio
 
 
 @dataclass(frozen=True)
+class Range:
+    """The values a numeric threshold may take, as bounds (pydantic's gt/ge/lt/le).
+
+    Every bound is inclusive unless named ``gt``/``lt``; NaN and infinities are never in a
+    range (a threshold compared against them would silently never, or always, trigger).
+    """
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    def __contains__(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if not math.isfinite(value):
+            return False
+        return not (
+            (self.ge is not None and value < self.ge)
+            or (self.gt is not None and value <= self.gt)
+            or (self.le is not None and value > self.le)
+            or (self.lt is not None and value >= self.lt)
+        )
+
+    def __str__(self) -> str:
+        lo = self.ge if self.ge is not None else self.gt
+        hi = self.le if self.le is not None else self.lt
+        if lo is not None and hi is not None:
+            left = "[" if self.ge is not None else "("
+            right = "]" if self.le is not None else ")"
+            return f"in {left}{_num(lo)}, {_num(hi)}{right}"
+        if lo is not None:
+            return f"{'>=' if self.ge is not None else '>'} {_num(lo)}"
+        if hi is not None:
+            return f"{'<=' if self.le is not None else '<'} {_num(hi)}"
+        return "finite"
+
+    def outside(self, integer: bool = False) -> list[float]:
+        """The values just outside each bound (for an integer threshold, the nearest
+        integers outside), for the contract test."""
+
+        def beyond(bound: float, direction: int) -> float:
+            if integer:
+                return math.floor(bound) - 1 if direction < 0 else math.ceil(bound) + 1
+            return bound + direction * max(abs(bound), 1.0) * 1e-9
+
+        out: list[float] = []
+        if self.ge is not None:
+            out.append(beyond(self.ge, -1))
+        if self.gt is not None:
+            out.append(self.gt)
+        if self.le is not None:
+            out.append(beyond(self.le, 1))
+        if self.lt is not None:
+            out.append(self.lt)
+        return out
+
+
+# The ranges most thresholds share.
+FRACTION = Range(ge=0, le=1)  # a share of samples, a probability, a distance on [0, 1]
+NON_NEGATIVE = Range(ge=0)  # a z-score, a margin, a tolerance
+POSITIVE = Range(gt=0)  # a scale or a loss that must be above zero
+RATIO = Range(ge=1)  # max/min, or "how many times larger"
+COUNT = Range(ge=1)  # a number of samples, steps or occurrences
+EXAMPLES = Range(ge=0, le=10_000)  # how many examples a check lists
+BATCH = Range(ge=1, le=100_000)  # a batch of training samples
+STEPS = Range(ge=1, le=100_000)  # training steps: an audit trains briefly
+
+
+def _num(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True)
 class CheckSpec:
     id: str
     stage: str
     func: Callable[..., CheckOutcome]
     defaults: dict[str, Any] = field(default_factory=dict)
     requires: tuple[str, ...] = ()
-    catches: str = ""  # bug classes, e.g. "D6, M8"
+    ranges: dict[str, Range] = field(default_factory=dict)  # threshold -> valid values
 
     @property
     def name(self) -> str:
         return self.id.split(".", 1)[1]
+
+    @property
+    def catches(self) -> str:
+        """The bug classes this check points at ("D6, M8"), from ``nncheck.bug_classes``."""
+        from nncheck.bug_classes import tags
+
+        return ", ".join(tags(self.id))
 
     @property
     def doc(self) -> str:
@@ -57,9 +141,13 @@ def check(
     stage: str,
     defaults: dict[str, Any] | None = None,
     requires: tuple[str, ...] = (),
-    catches: str = "",
+    ranges: dict[str, Range] | None = None,
 ) -> Callable[[Callable[..., CheckOutcome]], Callable[..., CheckOutcome]]:
-    """Register ``func(ctx, thresholds) -> CheckOutcome`` under ``id`` (``stage.name``)."""
+    """Register ``func(ctx, thresholds) -> CheckOutcome`` under ``id`` (``stage.name``).
+
+    ``ranges`` gives the valid values of each numeric threshold in ``defaults``; the
+    recipe's values are checked against them when it is loaded.
+    """
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r} for check {id!r}")
     if not id.startswith(stage + "."):
@@ -67,11 +155,17 @@ def check(
     unknown = set(requires) - set(REQUIREMENTS)
     if unknown:
         raise ValueError(f"check {id!r} requires unknown {sorted(unknown)}")
+    defaults, ranges = dict(defaults or {}), dict(ranges or {})
+    for name, valid in ranges.items():
+        if name not in defaults:
+            raise ValueError(f"check {id!r} declares a range for unknown threshold {name!r}")
+        if defaults[name] not in valid:
+            raise ValueError(f"check {id!r}: default {name}={defaults[name]!r} is not {valid}")
 
     def register(func: Callable[..., CheckOutcome]) -> Callable[..., CheckOutcome]:
         if id in _REGISTRY and _REGISTRY[id].func.__qualname__ != func.__qualname__:
             raise ValueError(f"check id {id!r} registered twice")
-        _REGISTRY[id] = CheckSpec(id, stage, func, dict(defaults or {}), tuple(requires), catches)
+        _REGISTRY[id] = CheckSpec(id, stage, func, defaults, tuple(requires), ranges)
         return func
 
     return register

@@ -8,7 +8,7 @@ import numpy as np
 
 from nncheck.checks._skeleton import batch_rows
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import NON_NEGATIVE, Range, check
 from nncheck.results import CheckOutcome, result
 
 
@@ -16,8 +16,12 @@ from nncheck.results import CheckOutcome, result
     "skeleton.batch_independence",
     stage="skeleton",
     defaults={"batch_size": 16, "samples": 4, "max_leak": 1e-6},
+    ranges={
+        "batch_size": Range(ge=2, le=4096),
+        "samples": Range(ge=1, le=1000),
+        "max_leak": NON_NEGATIVE,
+    },
     requires=("engine", "trainable"),
-    catches="M6",
 )
 def batch_independence(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """The gradient of one sample's loss with respect to the other samples' inputs is zero.

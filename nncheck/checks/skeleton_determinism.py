@@ -9,7 +9,7 @@ import numpy as np
 
 from nncheck.checks._artifacts import curve
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import NON_NEGATIVE, STEPS, Range, check
 from nncheck.engines.base import TrainCurve
 from nncheck.results import CheckOutcome, result
 
@@ -18,8 +18,13 @@ from nncheck.results import CheckOutcome, result
     "skeleton.determinism",
     stage="skeleton",
     defaults={"steps": 30, "batch_size": 0, "other_seed_steps": 5, "tolerance": 0.0},
+    ranges={
+        "steps": STEPS,
+        "batch_size": Range(ge=0, le=100_000),
+        "other_seed_steps": STEPS,
+        "tolerance": NON_NEGATIVE,
+    },
     requires=("engine", "trainable"),
-    catches="M5",
 )
 def determinism(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Two short trainings with the same seed are identical; another seed differs.

@@ -7,7 +7,7 @@ from typing import Any
 from nncheck.checks._stats import fmt_pct, fmt_pm
 from nncheck.checks._trainings import dumb_baseline as baseline_metrics
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import FRACTION, check
 from nncheck.results import CheckOutcome, result
 
 
@@ -15,8 +15,10 @@ from nncheck.results import CheckOutcome, result
     "skeleton.dumb_baseline",
     stage="skeleton",
     defaults={"degenerate_accuracy": 0.99},
+    ranges={
+        "degenerate_accuracy": FRACTION,
+    },
     requires=("trainable",),
-    catches="D9",
 )
 def dumb_baseline(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Majority-class / mean predictor on the test set: the score to beat.

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import POSITIVE, Range, check
 from nncheck.results import CheckOutcome, result
 
 
@@ -22,8 +22,14 @@ from nncheck.results import CheckOutcome, result
         "warn_error": 1e-6,
         "fail_error": 1e-4,
     },
+    ranges={
+        "batch_size": Range(ge=1, le=4096),
+        "coordinates": Range(ge=1, le=10_000),
+        "eps": Range(gt=0, le=0.1),
+        "warn_error": POSITIVE,
+        "fail_error": POSITIVE,
+    },
     requires=("engine", "trainable"),
-    catches="M9",
 )
 def gradient_check(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """The gradients backprop computes agree with finite differences of the loss.

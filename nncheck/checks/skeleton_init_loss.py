@@ -10,7 +10,7 @@ import numpy as np
 from nncheck.checks._skeleton import class_prior, entropy, standard_error
 from nncheck.checks._stats import per_sample_loss
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import BATCH, NON_NEGATIVE, check
 from nncheck.engines.base import EngineConfig
 from nncheck.results import CheckOutcome, result
 
@@ -38,8 +38,16 @@ _TOO_LOW_HINT = (
         "z": 3.0,
         "zero_bias_rel": 0.5,
     },
+    ranges={
+        "batch_size": BATCH,
+        "warn_rel": NON_NEGATIVE,
+        "fail_rel": NON_NEGATIVE,
+        "low_rel": NON_NEGATIVE,
+        "min_ce_scale": NON_NEGATIVE,
+        "z": NON_NEGATIVE,
+        "zero_bias_rel": NON_NEGATIVE,
+    },
     requires=("engine", "trainable"),
-    catches="M3, M4, D9",
 )
 def init_loss(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """The loss at init is what a network that outputs only its bias would score.

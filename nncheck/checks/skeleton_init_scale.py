@@ -9,7 +9,7 @@ import numpy as np
 
 from nncheck.checks._skeleton import histogram, layer_of
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import FRACTION, POSITIVE, RATIO, Range, check
 from nncheck.engines.base import LayerActivation
 from nncheck.results import CheckOutcome, result
 
@@ -33,8 +33,23 @@ from nncheck.results import CheckOutcome, result
         "grad_ratio_warn": 100.0,
         "grad_ratio_fail": 1000.0,
     },
+    ranges={
+        "batch_size": Range(ge=2, le=100_000),
+        "input_rms_warn": POSITIVE,
+        "act_std_low_warn": POSITIVE,
+        "act_std_low_fail": POSITIVE,
+        "act_std_high_warn": POSITIVE,
+        "act_std_high_fail": POSITIVE,
+        "output_std_warn": POSITIVE,
+        "output_std_fail": POSITIVE,
+        "saturated_warn": FRACTION,
+        "saturated_fail": FRACTION,
+        "dead_warn": FRACTION,
+        "dead_fail": FRACTION,
+        "grad_ratio_warn": RATIO,
+        "grad_ratio_fail": RATIO,
+    },
     requires=("engine", "trainable"),
-    catches="M3, D5",
 )
 def init_scale(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Activations and gradients at init have a healthy scale in every layer.

@@ -10,7 +10,7 @@ from nncheck.checks._artifacts import curve
 from nncheck.checks._stats import fmt_pct, fmt_pm, mean_se, per_sample_loss, ratio_se, wilson
 from nncheck.checks._trainings import Training, main_training, smooth, zeroed_training
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import FRACTION, NON_NEGATIVE, check
 from nncheck.results import CheckOutcome, result
 
 
@@ -24,8 +24,14 @@ from nncheck.results import CheckOutcome, result
         "fail_accuracy_gain": 0.02,
         "warn_accuracy_gain": 0.1,
     },
+    ranges={
+        "z": NON_NEGATIVE,
+        "fail_gain": NON_NEGATIVE,
+        "warn_gain": NON_NEGATIVE,
+        "fail_accuracy_gain": FRACTION,
+        "warn_accuracy_gain": FRACTION,
+    },
     requires=("engine", "trainable"),
-    catches="M7, D4, D8",
 )
 def input_independent(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """A model trained on zeroed inputs must do clearly worse than on the real inputs.

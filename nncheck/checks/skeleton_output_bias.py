@@ -9,7 +9,7 @@ import numpy as np
 
 from nncheck.checks._skeleton import class_prior, entropy, final_bias, softmax
 from nncheck.checks.context import Context
-from nncheck.checks.registry import check
+from nncheck.checks.registry import BATCH, FRACTION, NON_NEGATIVE, check
 from nncheck.results import CheckOutcome, result
 
 
@@ -17,8 +17,13 @@ from nncheck.results import CheckOutcome, result
     "skeleton.output_bias",
     stage="skeleton",
     defaults={"batch_size": 512, "warn_cost": 0.25, "fail_cost": 1.0, "warn_tv": 0.5},
+    ranges={
+        "batch_size": BATCH,
+        "warn_cost": NON_NEGATIVE,
+        "fail_cost": NON_NEGATIVE,
+        "warn_tv": FRACTION,
+    },
     requires=("engine", "trainable"),
-    catches="D9",
 )
 def output_bias(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """The output bias as initialized is the best constant prediction for this data.

@@ -20,7 +20,7 @@ from nncheck.data.dataset import Dataset, Split, Task
 from nncheck.data.loaders import RawSplit, load_source
 from nncheck.data.normalize import normalize
 from nncheck.data.split import random_split, stratified_split
-from nncheck.errors import DataError
+from nncheck.errors import DataError, shown
 from nncheck.recipe.schema import DataSection, FractionSplit, PairSource
 
 # Integer labels with at most this many distinct values (and fewer distinct values than
@@ -150,7 +150,7 @@ def infer_task(y_raw: np.ndarray) -> tuple[Task, str]:
     if n_num and n_num >= NUMERIC_SHARE * n_present:
         extra = ""
         if text:
-            extra = f"; {n_present - n_num} non-numeric values such as {text[0][0]!r}"
+            extra = f"; {n_present - n_num} non-numeric values such as {shown(text[0][0])}"
         values = np.repeat([v for v, _ in num], [c for _, c in num]).astype(np.float64)
         return _infer_numeric(values, extra)
     distinct = len({k[2] for k in keys if k is not None})
@@ -248,7 +248,7 @@ def encode_labels(
     if drop_text:
         kept = numeric
         notes.append(
-            f"{n_present - n_numeric} labels are not numbers (e.g. {text[0][2]!r}) among"
+            f"{n_present - n_numeric} labels are not numbers (e.g. {shown(text[0][2])}) among"
             " numeric labels: encoded as -1 (not a class)"
         )
     else:

@@ -11,20 +11,33 @@ users hunting through a 60,000-line file.
 
 from __future__ import annotations
 
+import bz2
 import csv
 import difflib
+import errno
+import gzip
 import importlib.util
+import lzma
 import os
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nncheck.data.idx import is_idx_name, read_idx
-from nncheck.errors import DataError
+from nncheck.data.size_limits import (
+    NPY_MAGIC,
+    ZIP_MAGIC,
+    check_inflated_bytes,
+    check_inflated_size,
+    check_npy_file,
+    check_npz_member,
+    pickle_message,
+)
+from nncheck.errors import DataError, cut, shown
 from nncheck.recipe.schema import PairSource
 
 # Column names taken as the target when the recipe does not name one (case-insensitive).
@@ -35,7 +48,6 @@ X_KEYS: tuple[str, ...] = ("x", "X", "inputs", "images")
 Y_KEYS: tuple[str, ...] = ("y", "Y", "labels", "label", "target", "targets")
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".csv.zst")
-_NPY_MAGIC = b"\x93NUMPY"
 
 
 @dataclass(frozen=True)
@@ -90,7 +102,7 @@ def load_source(
         )
     ext = os.path.splitext(path)[1] or "(none)"
     raise DataError(
-        f"{path}: unknown data format {ext!r}; expected .csv, .parquet, .npz, .npy,"
+        f"{path}: unknown data format {shown(ext)}; expected .csv, .parquet, .npz, .npy,"
         " or {images: ..., labels: ...} for IDX / .npy pairs"
     )
 
@@ -102,6 +114,7 @@ def read_csv(path: str, target: str | int | None = None, second: str | None = No
     """Read a CSV with a header row; target and second annotation are columns."""
     import pandas as pd
 
+    _check_compressed_csv(path)
     try:
         df = pd.read_csv(path, low_memory=False)
     except pd.errors.EmptyDataError:
@@ -112,9 +125,58 @@ def read_csv(path: str, target: str | int | None = None, second: str | None = No
         raise DataError(
             f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
         ) from None
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error, lzma.LZMAError) as exc:
         raise DataError(f"{path}: cannot read CSV ({_first_line(exc)})") from None
     return _from_frame(df, path, target, second, csv_lines=True)
+
+
+def _zstd_open(path: str) -> Any:
+    import zstandard
+
+    return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+
+
+# Compressed CSVs by suffix: (what to call it, how to open it as a binary stream).
+_CSV_DECOMPRESSORS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    ".gz": ("gzip", lambda p: gzip.open(p, "rb")),
+    ".bz2": ("bzip2", lambda p: bz2.open(p, "rb")),
+    ".xz": ("xz", lambda p: lzma.open(p, "rb")),
+    ".zst": ("zstandard", _zstd_open),
+}
+
+
+def _check_compressed_csv(path: str) -> None:
+    """Before pandas sees a compressed CSV: the decompressor is installed, a zip holds one
+    file, and the stream is valid and inflates to no more than the limit (measured in
+    bounded chunks, so a gzip bomb costs time up to the limit, never memory)."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".zip":
+        _check_csv_zip(path)
+        return
+    if suffix not in _CSV_DECOMPRESSORS:
+        return
+    kind, opener = _CSV_DECOMPRESSORS[suffix]
+    if suffix == ".zst" and importlib.util.find_spec("zstandard") is None:
+        raise DataError(
+            f"{path}: reading .csv.zst needs the zstandard package: pip install zstandard"
+            " (or pip install 'nncheck[zstd]')"
+        )
+    check_inflated_size(path, opener, kind)
+
+
+def _check_csv_zip(path: str) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [i for i in archive.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise DataError(f"{path}: not a valid zip archive ({_first_line(exc)})") from None
+    if len(members) != 1:
+        names = _list([m.filename for m in members], limit=5)
+        raise DataError(
+            f"{path}: a .csv.zip must hold exactly one CSV file; this one holds"
+            f" {len(members)}{': ' + names if members else ''}"
+        )
+    check_inflated_bytes(path, shown(members[0].filename), members[0].file_size)
 
 
 def read_parquet(path: str, target: str | int | None = None, second: str | None = None) -> RawSplit:
@@ -122,7 +184,14 @@ def read_parquet(path: str, target: str | int | None = None, second: str | None 
     if importlib.util.find_spec("pyarrow") is None:
         raise DataError("reading parquet needs pyarrow: pip install nncheck[parquet]")
     import pandas as pd
+    import pyarrow.parquet as pq
 
+    try:
+        meta = pq.ParquetFile(path).metadata
+        inflated = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a bad file
+        raise DataError(f"{path}: cannot read parquet ({_first_line(exc)})") from None
+    check_inflated_bytes(path, "its row groups", inflated)
     try:
         df = pd.read_parquet(path, engine="pyarrow")
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a bad file
@@ -134,6 +203,9 @@ def _from_frame(
     df: Any, path: str, target: str | int | None, second: str | None, csv_lines: bool
 ) -> RawSplit:
     columns = [str(c) for c in df.columns]
+    if len(set(columns)) != len(columns):
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        raise DataError(f"{path}: column names occur more than once: {_list(twice)}")
     df.columns = columns
     if len(df) == 0:
         raise DataError(f"{path}: no data rows (columns: {_list(columns)})")
@@ -143,11 +215,22 @@ def _from_frame(
     if second is not None:
         scol = _resolve_named(path, columns, second, "second_annotation column")
         if scol == tcol:
-            raise DataError(f"{path}: second_annotation {second!r} is the target column itself")
+            raise DataError(
+                f"{path}: second_annotation {shown(second)} is the target column itself"
+            )
         drop.append(scol)
+    for col, role in zip(drop, ("target", "second_annotation"), strict=False):
+        _one_value_per_row(df[col], path, col, role, csv_lines)
     feature_cols = [c for c in columns if c not in drop]
     if not feature_cols:
-        raise DataError(f"{path}: no feature columns left besides {_list(drop)}")
+        delimiter = next((d for d in (";", "\t", "|") if d in columns[0]), None)
+        why = (
+            f" (is it delimited by {delimiter!r}? nncheck reads comma-separated files)"
+            if csv_lines and len(columns) == 1 and delimiter
+            else " (a network needs at least one input column)"
+        )
+        raise DataError(f"{path}: no features: the file has no columns besides {_list(drop)}{why}")
+    notes.extend(_precision_notes(df[feature_cols], feature_cols))
     x = _numeric_matrix(df[feature_cols], path, csv_lines)
     y2 = df[drop[1]].to_numpy() if len(drop) > 1 else None
     return RawSplit(
@@ -162,6 +245,26 @@ def _from_frame(
     )
 
 
+def _one_value_per_row(s: Any, path: str, col: str, role: str, csv_lines: bool) -> None:
+    """Refuse a column of lists, arrays or mappings (a parquet list column): a target or a
+    feature holds one value per row. Only object columns that pandas calls "mixed" are
+    looked at cell by cell, so ordinary columns cost one C pass."""
+    from pandas.api.types import infer_dtype
+
+    if s.dtype != object or infer_dtype(s, skipna=True) != "mixed":
+        return
+    nested = s.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray))).to_numpy(bool)
+    if not nested.any():
+        return
+    row = int(np.argmax(nested))
+    where = f"line {_csv_line_of_row(path, row)}" if csv_lines else f"data row {row + 1}"
+    raise DataError(
+        f"{path}: {role} column {shown(col)} holds lists or arrays ({where}:"
+        f" {shown(s.iloc[row])}); a {role} needs one value per row (split the list into"
+        " columns or pick one element)"
+    )
+
+
 def _resolve_target_column(
     path: str, columns: list[str], target: str | int | None, notes: list[str]
 ) -> str:
@@ -170,9 +273,9 @@ def _resolve_target_column(
         for guess in TARGET_GUESSES:
             if guess in lower:
                 col = lower[guess]
-                notes.append(f"target not given: using column {col!r} (a conventional name)")
+                notes.append(f"target not given: using column {shown(col)} (a conventional name)")
                 return col
-        notes.append(f"target not given: using the last column {columns[-1]!r}")
+        notes.append(f"target not given: using the last column {shown(columns[-1])}")
         return columns[-1]
     if isinstance(target, int):
         try:
@@ -187,7 +290,7 @@ def _resolve_target_column(
 def _resolve_named(path: str, names: Sequence[str], wanted: str, what: str) -> str:
     if wanted in names:
         return wanted
-    raise DataError(f"{path}: {what} {wanted!r} not found; {_available(names, wanted)}")
+    raise DataError(f"{path}: {what} {shown(wanted)} not found; {_available(names, wanted)}")
 
 
 def _numeric_matrix(df: Any, path: str, csv_lines: bool) -> np.ndarray:
@@ -206,7 +309,8 @@ def _numeric_matrix(df: Any, path: str, csv_lines: bool) -> np.ndarray:
         if not (pdt.is_object_dtype(s.dtype) or pdt.is_string_dtype(s.dtype)) and not isinstance(
             s.dtype, pd.CategoricalDtype
         ):
-            raise DataError(f"{path}: column {col!r} is not numeric (dtype {s.dtype})")
+            raise DataError(f"{path}: column {shown(col)} is not numeric (dtype {s.dtype})")
+        _one_value_per_row(s, path, col, "feature", csv_lines)
         values = s.astype(object)
         conv = pd.to_numeric(values, errors="coerce")
         blank = values.isna().to_numpy() | values.map(_is_blank).to_numpy(dtype=bool)
@@ -215,7 +319,7 @@ def _numeric_matrix(df: Any, path: str, csv_lines: bool) -> np.ndarray:
             row = int(bad[0])
             where = f"line {_csv_line_of_row(path, row)}" if csv_lines else f"data row {row + 1}"
             raise DataError(
-                f"{path}: column {col!r} is not numeric ({where}: {values.iloc[row]!r})"
+                f"{path}: column {shown(col)} is not numeric ({where}: {shown(values.iloc[row])})"
             )
         out[:, j] = conv.to_numpy(dtype=np.float64, na_value=np.nan)
     return out
@@ -277,7 +381,7 @@ def read_npz(path: str, target: str | int | None = None, second: str | None = No
                     f" {_available(keys, 'y')}"
                 )
             if ykey != "y":
-                notes.append(f"target not given: using key {ykey!r}")
+                notes.append(f"target not given: using key {shown(ykey)}")
         elif isinstance(target, int):
             raise DataError(
                 f"{path}: target must name an array key in an .npz, got {target};"
@@ -290,12 +394,18 @@ def read_npz(path: str, target: str | int | None = None, second: str | None = No
         y2 = None
         if second is not None:
             skey = _resolve_named(path, keys, second, "second_annotation key")
-            y2 = _as_labels(_npz_get(archive, path, skey), path, f"key {skey!r}")
-    x = _as_features(x, path, f"key {xkey!r}")
-    y = _as_labels(y, path, f"key {ykey!r}")
-    _same_length(path, x, f"key {xkey!r}", y, f"key {ykey!r}")
+            if skey in (ykey, xkey):
+                raise DataError(
+                    f"{path}: second_annotation key {shown(skey)} is the"
+                    f" {'target' if skey == ykey else 'feature'} array itself"
+                )
+            y2 = _as_labels(_npz_get(archive, path, skey), path, f"key {shown(skey)}")
+    x = _as_features(x, path, f"key {shown(xkey)}")
+    notes.extend(_precision_notes(x))
+    y = _as_labels(y, path, f"key {shown(ykey)}")
+    _same_length(path, x, f"key {shown(xkey)}", y, f"key {shown(ykey)}")
     if y2 is not None:
-        _same_length(path, x, f"key {xkey!r}", y2, f"key {second!r}")
+        _same_length(path, x, f"key {shown(xkey)}", y2, f"key {shown(second)}")
     return RawSplit(
         x=x,
         y_raw=y,
@@ -310,13 +420,16 @@ def read_npz(path: str, target: str | int | None = None, second: str | None = No
 
 def _npz_get(archive: Any, path: str, key: str) -> np.ndarray:
     try:
-        return archive[key]
+        # The member's header must fit its entry (and a compressed one the limit) before
+        # NumPy allocates what the header claims.
+        check_npz_member(archive.zip, path, key)
+        return _native(archive[key])
     except ValueError as exc:
         if "pickle" in str(exc):
-            raise DataError(_pickle_message(path, f"key {key!r}")) from None
-        raise DataError(f"{path}: key {key!r} cannot be read ({_first_line(exc)})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: key {key!r} cannot be read ({_first_line(exc)})") from None
+            raise DataError(pickle_message(path, f"key {shown(key)}")) from None
+        raise DataError(f"{path}: key {shown(key)} cannot be read ({_first_line(exc)})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError) as exc:
+        raise DataError(f"{path}: key {shown(key)} cannot be read ({_first_line(exc)})") from None
 
 
 def read_npy(path: str, target: str | int | None = None, second: str | None = None) -> RawSplit:
@@ -349,6 +462,7 @@ def read_npy(path: str, target: str | int | None = None, second: str | None = No
     if ncols - len(drop) < 1:
         raise DataError(f"{path}: no feature columns left besides the target")
     x = _as_features(np.delete(arr, drop, axis=1), path, "features")
+    notes.extend(_precision_notes(x))
     y = _as_labels(arr[:, tidx], path, f"column {tidx}")
     return RawSplit(
         x=x,
@@ -367,7 +481,7 @@ def _column_index(path: str, value: str | int, ncols: int, what: str) -> int:
         idx = int(value)
     except (TypeError, ValueError):
         raise DataError(
-            f"{path}: {what} of a .npy array must be a column index (e.g. -1), got {value!r}"
+            f"{path}: {what} of a .npy array must be a column index (e.g. -1), got {shown(value)}"
         ) from None
     if not -ncols <= idx < ncols:
         raise DataError(f"{path}: {what} column {idx} is out of range ({ncols} columns)")
@@ -388,13 +502,14 @@ def read_pair(images: str, labels: str) -> RawSplit:
         source=f"{images} + {labels}",
         is_image=x.ndim >= 3,
         target=None,
+        notes=tuple(_precision_notes(x)),
     )
 
 
 def _read_pair_file(path: str, role: str) -> np.ndarray:
     _check_file(path)
     with open(path, "rb") as fh:
-        is_npy = fh.read(6) == _NPY_MAGIC
+        is_npy = fh.read(6) == NPY_MAGIC
     if not is_npy:
         if path.lower().endswith(".npy"):
             raise DataError(f"{path}: not a .npy file (no NumPy header)")
@@ -411,17 +526,66 @@ def _read_pair_file(path: str, role: str) -> np.ndarray:
 
 
 def _load_npy(path: str) -> np.ndarray:
+    with open(path, "rb") as fh:
+        magic = fh.read(len(NPY_MAGIC))
+    if magic.startswith(ZIP_MAGIC):
+        raise DataError(f"{path}: is an .npz archive, not a single .npy array; rename it .npz")
+    check_npy_file(path)  # the header's shape must fit the file before NumPy allocates it
     try:
         arr = np.load(path, allow_pickle=False)
     except ValueError as exc:
         if "pickle" in str(exc):
-            raise DataError(_pickle_message(path, "the array")) from None
+            raise DataError(pickle_message(path, "the array")) from None
         raise DataError(f"{path}: not a valid .npy file ({_first_line(exc)})") from None
     except (OSError, EOFError) as exc:
         raise DataError(f"{path}: cannot read .npy file ({_first_line(exc)})") from None
-    if not isinstance(arr, np.ndarray):
-        raise DataError(f"{path}: is an .npz archive, not a single .npy array; rename it .npz")
-    return arr
+    return _native(arr)
+
+
+def _native(arr: np.ndarray) -> np.ndarray:
+    """The array in this machine's byte order: a big-endian float64 array (saved on
+    another machine, or by a tool that writes '>f8') is data like any other, but pandas
+    and several NumPy routines refuse non-native buffers."""
+    if arr.dtype.byteorder in "=|" or arr.dtype.fields is not None:
+        return arr
+    return arr.astype(arr.dtype.newbyteorder("="))
+
+
+# float64 holds every integer exactly only up to 2**53; past it, neighbours merge.
+_EXACT_INTEGERS = 2**53
+
+
+def _precision_notes(x: Any, names: Sequence[str] | None = None) -> list[str]:
+    """A note for each 64-bit integer feature that loses values when made a float.
+
+    Loading is where integers become floats (the engines and the normalization compute in
+    floating point), so loading says what that cost: distinct integers near 2**62 (IDs,
+    nanosecond timestamps) merge into fewer float values, and the network sees less than
+    the file holds. A note rather than a failure: the values are valid, only not exact,
+    and the number of distinct values lost says whether it matters.
+    """
+    if names is not None:  # a DataFrame: its 64-bit integer columns
+        cols = [(c, x[c].to_numpy()) for c in names if x[c].dtype.kind in "iu"]
+    elif x.dtype.kind in "iu":
+        flat = x.reshape(len(x), -1)
+        cols = [(f"column {j}", flat[:, j]) for j in range(flat.shape[1])]
+    else:
+        return []
+    notes = []
+    for name, v in cols:
+        if v.dtype.itemsize < 8 or not v.size:
+            continue
+        if v.max() <= _EXACT_INTEGERS and v.min() >= -_EXACT_INTEGERS:
+            continue
+        exact, as_float = np.unique(v).size, np.unique(v.astype(np.float64)).size
+        if as_float < exact:
+            peak = max(abs(float(v.max())), abs(float(v.min())))
+            label = shown(name) if names is not None else name
+            notes.append(
+                f"feature {label}: integers up to {peak:.3g} are not exact as floats"
+                f" (exact only up to 2**53): its {exact} distinct values become {as_float}"
+            )
+    return notes
 
 
 def _as_features(x: np.ndarray, path: str, what: str) -> np.ndarray:
@@ -435,6 +599,8 @@ def _as_features(x: np.ndarray, path: str, what: str) -> np.ndarray:
         x = x[:, None]
     if x.shape[0] == 0:
         raise DataError(f"{path}: {what} has no samples")
+    if 0 in x.shape[1:]:
+        raise DataError(f"{path}: no features: {what} has shape {x.shape}, zero values per sample")
     return x
 
 
@@ -459,38 +625,42 @@ def _same_length(path: str, a: np.ndarray, a_what: str, b: np.ndarray, b_what: s
 
 
 def _check_file(path: str) -> None:
-    if not os.path.exists(path):
-        raise DataError(f"{path}: file not found")
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            raise DataError(f"{path}: file not found") from None
+        if exc.errno == errno.ELOOP:
+            raise DataError(f"{path}: a symbolic link loop (the link points to itself)") from None
+        raise DataError(f"{path}: cannot read file ({cut(exc.strerror or str(exc))})") from None
+    except ValueError as exc:  # an embedded NUL byte
+        raise DataError(f"{shown(path)}: not a usable path ({exc})") from None
     if os.path.isdir(path):
         raise DataError(f"{path}: is a directory, expected a data file")
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: not a regular file (a device, pipe or socket)")
     if not os.access(path, os.R_OK):
         raise DataError(f"{path}: file is not readable (permission denied)")
-    if os.path.getsize(path) == 0:
+    if info.st_size == 0:
         raise DataError(f"{path}: file is empty")
-
-
-def _pickle_message(path: str, what: str) -> str:
-    return (
-        f"{path}: {what} holds Python objects and needs pickle, which nncheck never loads"
-        " (unpickling can run arbitrary code); save numbers or fixed-width strings instead"
-    )
 
 
 def _available(names: Sequence[str], wanted: str) -> str:
     text = f"available: {_list(names)}"
+    if len(str(wanted)) > 200 or len(names) > 10_000:
+        return text
     close = difflib.get_close_matches(str(wanted), [str(n) for n in names], n=1, cutoff=0.5)
     if close:
-        text += f"; did you mean {close[0]!r}?"
+        text += f"; did you mean {shown(close[0])}?"
     return text
 
 
 def _list(names: Sequence[Any], limit: int = 30) -> str:
-    shown = ", ".join(repr(str(n)) for n in names[:limit])
+    text = ", ".join(shown(str(n), 40) for n in names[:limit])
     if len(names) > limit:
-        shown += f", ... ({len(names)} in all)"
-    return shown or "(none)"
+        text += f", ... ({len(names)} in all)"
+    return text or "(none)"
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    return cut(str(exc).strip() or type(exc).__name__, 200)

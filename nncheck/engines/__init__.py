@@ -6,6 +6,7 @@ so every check builds identical models through ``Context.make_engine``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -18,10 +19,40 @@ from nncheck.recipe.schema import Recipe
 EngineFactory = Callable[[EngineConfig, int], Engine]
 
 
+# The numpy MLP's memory is refused above this (or half the machine's memory, if less)
+# before any array is allocated: `hidden: [1000000000]` is a typo, not a model to build.
+MAX_MODEL_BYTES = 8 << 30
+# Per parameter, one engine keeps the parameters, their gradients and a scratch copy, plus
+# the optimizer's moments; the audit holds up to three such models at once (the trained
+# ones that later checks reuse). Activations are (rows x units) float32 arrays, four per
+# layer (pre- and post-activation and their gradients), for up to PREDICT_ROWS rows.
+_MOMENTS = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adam": 2}
+_MODELS_ALIVE = 3
+PREDICT_ROWS = 4096
+
+
 def engine_config(recipe: Recipe, dataset: Dataset) -> EngineConfig:
-    """The model the recipe describes, sized and biased for this data."""
+    """The model the recipe describes, sized and biased for this data.
+
+    Raises ``UsageError`` (exit 2) for a model that cannot fit this data: a loss the task
+    has no targets for, or a numpy MLP too large to hold in memory.
+    """
     model, train = recipe.model, recipe.train
+    if model.loss == "cross_entropy" and dataset.task == "regression":
+        how = "inferred" if dataset.task_inferred else "declared by data.task"
+        raise UsageError(
+            f"model.loss: cross_entropy needs class labels, but the task is regression"
+            f" ({how}); use loss: mse, or task: classification if the target holds classes"
+        )
     loss = model.loss or ("cross_entropy" if dataset.task == "classification" else "mse")
+    if model.engine == "numpy":
+        check_model_memory(
+            dataset.n_features,
+            tuple(model.hidden),
+            dataset.n_outputs,
+            train.optimizer,
+            min(len(dataset.train) + len(dataset.test), PREDICT_ROWS),
+        )
     return EngineConfig(
         input_shape=tuple(dataset.input_shape),
         n_outputs=dataset.n_outputs,
@@ -44,6 +75,38 @@ def engine_config(recipe: Recipe, dataset: Dataset) -> EngineConfig:
             "recipe_dir": recipe.base_dir,
         },
     )
+
+
+def check_model_memory(
+    n_inputs: int, hidden: tuple[int, ...], n_outputs: int, optimizer: str, rows: int
+) -> None:
+    """Refuse (exit 2) a numpy MLP whose arrays would not fit, saying how much it needs."""
+    widths = (n_inputs, *hidden, n_outputs)
+    params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    copies = _MODELS_ALIVE * (3 + _MOMENTS.get(optimizer, 2))
+    needed = params * 4 * copies + rows * sum(widths[1:]) * 4 * 4
+    limit = memory_limit()
+    if needed > limit:
+        layers = "-".join(str(w) for w in widths)
+        raise UsageError(
+            f"model.hidden: the MLP {layers} has {params:,} parameters; the audit needs about"
+            f" {_gib(needed)} for it ({copies} float32 copies of the parameters: values,"
+            f" gradients, scratch and {optimizer}'s moments, for {_MODELS_ALIVE} models, plus"
+            f" activations), more than the {_gib(limit)} limit; use narrower hidden layers"
+        )
+
+
+def memory_limit() -> int:
+    """MAX_MODEL_BYTES, or half of this machine's physical memory when that is less."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return MAX_MODEL_BYTES
+    return min(MAX_MODEL_BYTES, physical // 2) if physical > 0 else MAX_MODEL_BYTES
+
+
+def _gib(n: int) -> str:
+    return f"{n / (1 << 30):,.1f} GiB"
 
 
 def output_prior(dataset: Dataset) -> tuple[float, ...]:

@@ -11,7 +11,7 @@ import difflib
 from typing import Any
 
 from nncheck.checks.registry import CheckSpec
-from nncheck.errors import RecipeError
+from nncheck.errors import RecipeError, cut, shown
 from nncheck.results import STAGES
 
 
@@ -23,7 +23,7 @@ def parse_checks_section(
     only: list[str] = []
     skip: list[str] = []
     for key, value in section.items():
-        path = f"checks.{key}"
+        path = f"checks.{cut(str(key), 60)}"
         if key in ("skip", "only"):
             names = _name_list(value, path)
             for i, name in enumerate(names):
@@ -33,13 +33,14 @@ def parse_checks_section(
         spec = specs.get(key)
         if spec is None:
             valid = [*specs, "skip", "only"]
-            raise RecipeError(f"{path}: unknown check '{key}'{_did_you_mean(key, valid)}")
+            raise RecipeError(f"{path}: unknown check {shown(key, 60)}{_did_you_mean(key, valid)}")
         if value is None:
             continue
         if not isinstance(value, dict):
-            raise RecipeError(f"{path}: expected a mapping of thresholds, got {value!r}")
+            raise RecipeError(f"{path}: expected a mapping of thresholds, got {shown(value, 60)}")
         thresholds[key] = {
-            name: _threshold(spec, name, v, f"{path}.{name}") for name, v in value.items()
+            name: _threshold(spec, name, v, f"{path}.{cut(str(name), 60)}")
+            for name, v in value.items()
         }
     return thresholds, only, skip
 
@@ -47,9 +48,8 @@ def parse_checks_section(
 def check_name(name: str, specs: dict[str, CheckSpec], where: str) -> None:
     """Raise a RecipeError naming ``where`` unless ``name`` is a check id or a stage."""
     if name not in specs and name not in STAGES:
-        raise RecipeError(
-            f"{where}: unknown check or stage '{name}'{_did_you_mean(name, [*specs, *STAGES])}"
-        )
+        close = _did_you_mean(name, [*specs, *STAGES])
+        raise RecipeError(f"{where}: unknown check or stage {shown(name, 60)}{close}")
 
 
 def _name_list(value: Any, path: str) -> list[str]:
@@ -57,7 +57,9 @@ def _name_list(value: Any, path: str) -> list[str]:
         return [value]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return list(value)
-    raise RecipeError(f"{path}: expected a list of check ids or stage names, got {value!r}")
+    raise RecipeError(
+        f"{path}: expected a list of check ids or stage names, got {shown(value, 60)}"
+    )
 
 
 def _threshold(spec: CheckSpec, name: str, value: Any, path: str) -> Any:
@@ -65,10 +67,11 @@ def _threshold(spec: CheckSpec, name: str, value: Any, path: str) -> Any:
         valid = list(spec.defaults)
         listed = ", ".join(valid) if valid else "none"
         raise RecipeError(
-            f"{path}: check {spec.id} has no threshold '{name}'"
+            f"{path}: check {spec.id} has no threshold {shown(name, 60)}"
             f"{_did_you_mean(name, valid)}; its thresholds: {listed}"
         )
     default = spec.defaults[name]
+    written = value
     if isinstance(default, bool):
         ok = isinstance(value, bool)
         expected = "true or false"
@@ -83,10 +86,17 @@ def _threshold(spec: CheckSpec, name: str, value: Any, path: str) -> Any:
         ok = isinstance(value, type(default))
         expected = type(default).__name__
     if not ok:
-        raise RecipeError(f"{path}: expected {expected} (default {default!r}), got {value!r}")
+        raise RecipeError(
+            f"{path}: expected {expected} (default {default!r}), got {shown(value, 60)}"
+        )
+    valid = spec.ranges.get(name)
+    if valid is not None and value not in valid:
+        raise RecipeError(f"{path}: must be {valid}, got {written!r}")
     return value
 
 
-def _did_you_mean(name: str, valid: list[str]) -> str:
+def _did_you_mean(name: object, valid: list[str]) -> str:
+    if not isinstance(name, str) or len(name) > 200:
+        return ""
     close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""

@@ -7,15 +7,16 @@ Every problem becomes one ``RecipeError`` whose message names the key path
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from nncheck.errors import RecipeError
+from nncheck.errors import RecipeError, cut, shown
 from nncheck.recipe.schema import FractionSplit, PairSource, Recipe
+from nncheck.recipe.yaml_loader import RecipeYAMLError, read_yaml
 
 # What a union-typed field accepts, in the user's words (pydantic's per-branch messages are
 # accurate but read like a type checker's).
@@ -23,7 +24,10 @@ _UNION_EXPECTATIONS = {
     "data.train": "a file path, or {images: PATH, labels: PATH}",
     "data.test": "{fraction: 0.2}, a file path, or {images: PATH, labels: PATH}",
     "data.target": "a column name (csv/parquet), an array key (npz) or a column index (npy)",
-    "data.classes": "a class count (int >= 2) or a list of class names",
+    "data.classes": (
+        "a class count (int >= 2) or a list of class names (quote names such as 'yes' or"
+        " 'no': YAML reads them as booleans)"
+    ),
     "data.second_annotation": "a column name",
     "name": "a string",
     "model.factory": 'a string "module:function"',
@@ -42,16 +46,11 @@ def read_recipe(path: str | os.PathLike[str]) -> Recipe:
     if not file.is_file():
         raise RecipeError(f"recipe file not found: {file}")
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = read_yaml(file)
+    except RecipeYAMLError as exc:
+        raise RecipeError(exc.located(file)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"cannot read recipe {file}: {exc}") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RecipeError(f"{file}:{where}: invalid YAML: {problem}") from None
+        raise RecipeError(f"cannot read recipe {file}: {cut(str(exc))}") from None
     if not isinstance(raw, dict):
         raise RecipeError(f"{file}: a recipe is a YAML mapping with at least a `data:` section")
     return parse_recipe(
@@ -110,7 +109,7 @@ def _describe_union(field: tuple[Any, ...], errors: list[dict[str, Any]], raw: A
             return _describe(best[0], raw)
     expected = _UNION_EXPECTATIONS.get(path)
     if expected:
-        return f"{path}: got {_show(value)}; expected {expected}"
+        return f"{path}: got {shown(value, 60)}; expected {expected}"
     return _describe(same[0], raw)
 
 
@@ -121,17 +120,18 @@ def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         key = str(loc[-1])
         valid = _valid_keys(loc[:-1])
-        suggestion = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-        hint = f" (did you mean '{suggestion[0]}'?)" if suggestion else ""
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6) if len(key) < 200 else []
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
         where = _display_path(loc[:-1]) or "the top level"
-        return f"{path}: unknown key '{key}' in {where}{hint}; valid keys: {', '.join(valid)}"
+        listed = ", ".join(valid)
+        return f"{path}: unknown key {shown(key, 60)} in {where}{hint}; valid keys: {listed}"
     if kind == "missing":
         return f"{path}: required key is missing"
     msg = error["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     value = _lookup(raw, loc)
-    got = "" if isinstance(value, (dict, list)) else f"; got {_show(value)}"
+    got = "" if isinstance(value, (dict, list)) else f"; got {shown(value, 60)}"
     return f"{path}: {msg[0].lower() + msg[1:]}{got}"
 
 
@@ -143,7 +143,7 @@ def _display_path(loc: tuple[Any, ...]) -> str:
         elif part in _UNION_TAGS or "[" in str(part):
             continue  # a union branch tag, not a key the user wrote
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + cut(str(part), 60)
     return out
 
 
@@ -159,11 +159,6 @@ def _lookup(raw: Any, loc: tuple[Any, ...]) -> Any:
         else:
             return None
     return node
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
@@ -189,7 +184,7 @@ def _resolve_paths(recipe: Recipe, base: Path) -> None:
         data.test = _resolve_source(data.test, base, "data.test")  # type: ignore[arg-type]
     report_dir = recipe.report.dir
     if report_dir and "\0" in report_dir:
-        raise RecipeError(f"report.dir: the path contains a null byte: {report_dir!r}")
+        raise RecipeError(f"report.dir: the path contains a null byte: {shown(report_dir, 200)}")
     # The default is beside the recipe (README): the same recipe writes to the same place
     # from any working directory.
     recipe.report.dir = (
@@ -210,18 +205,40 @@ def _resolve_source(source: str | PairSource, base: Path, key: str) -> str | Pai
 
 def _existing_file(path: str, base: Path, key: str) -> str:
     if "\0" in path:
-        raise RecipeError(f"{key}: the path contains a null byte: {path!r}")
+        raise RecipeError(f"{key}: the path contains a null byte: {shown(path, 200)}")
+    full = resolve_path(base / Path(path).expanduser(), key)
+    where = cut(str(full), 200)
     try:
-        full = (base / Path(path).expanduser()).resolve()
-    except (OSError, RuntimeError) as exc:  # a symlink loop, a name too long
-        raise RecipeError(f"{key}: cannot use the path {path!r}: {exc}") from None
-    if not full.exists():
-        raise RecipeError(f"{key}: file not found: {full} (paths are relative to the recipe)")
-    if not full.is_file():
-        raise RecipeError(f"{key}: not a file: {full}")
+        is_file = full.is_file()
+    except OSError as exc:  # a name too long for the file system, ...
+        raise RecipeError(
+            f"{key}: not a usable path ({cut(exc.strerror or str(exc))}): {where}"
+        ) from None
+    if not is_file and not full.exists():
+        raise RecipeError(f"{key}: file not found: {where} (paths are relative to the recipe)")
+    if not is_file:
+        raise RecipeError(f"{key}: not a file: {where}")
     if not os.access(full, os.R_OK):
-        raise RecipeError(f"{key}: file is not readable: {full}")
+        raise RecipeError(f"{key}: file is not readable: {where}")
     return str(full)
+
+
+def resolve_path(path: Path, key: str) -> Path:
+    """``path.resolve()``, with what can go wrong (a symlink loop, a NUL byte, a name the
+    system refuses) named as the recipe key that holds the path."""
+    try:
+        return path.resolve()
+    except RuntimeError:  # Python < 3.13 reports a symlink loop this way
+        raise RecipeError(f"{key}: a symbolic link loop: {shown(str(path), 200)}") from None
+    except ValueError as exc:
+        raise RecipeError(f"{key}: not a usable path ({exc}): {shown(str(path), 200)}") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RecipeError(f"{key}: a symbolic link loop: {shown(str(path), 200)}") from None
+        problem = cut(exc.strerror or str(exc))
+        raise RecipeError(
+            f"{key}: not a usable path ({problem}): {shown(str(path), 200)}"
+        ) from None
 
 
 # Longer recipe names are cut, with a hash of the whole name so that distinct names keep

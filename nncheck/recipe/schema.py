@@ -9,7 +9,45 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+# More classes than this is a typo or a regression target read as labels; refusing it here
+# keeps `classes: 1000000000` from allocating a billion class names and count arrays.
+MAX_CLASSES = 100_000
+MAX_HIDDEN_LAYERS = 100
+# The audit trains the recipe for a short run (several times, in several checks); a real
+# training run's step count belongs to the user's own training, not here.
+MAX_STEPS = 100_000
+MAX_SEED = 2**32 - 1
+
+
+def _not_bool(expected: str) -> BeforeValidator:
+    """YAML reads `true`, `yes` and `on` as booleans and pydantic would take them as 1:
+    `lr: true` would train at lr 1 and `target: true` would pick column 1."""
+
+    def refuse(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"expected {expected}, not true/false")
+        return value
+
+    return BeforeValidator(refuse)
+
+
+# Numbers as the recipe may write them: ints where floats go, but no booleans, NaN or inf.
+Float = Annotated[float, _not_bool("a number"), Field(allow_inf_nan=False)]
+Int = Annotated[int, _not_bool("an integer")]
+ClassName = Annotated[
+    Union[str, int],
+    _not_bool("a class name (YAML reads yes/no/true/false as booleans: quote them)"),
+]
 
 
 class _Strict(BaseModel):
@@ -26,7 +64,7 @@ class PairSource(_Strict):
 class FractionSplit(_Strict):
     """A seeded, stratified share of the training file held out as test set."""
 
-    fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    fraction: Float = Field(0.2, gt=0.0, lt=1.0)
 
 
 Source = Union[str, PairSource]
@@ -34,32 +72,46 @@ Source = Union[str, PairSource]
 
 class DataSection(_Strict):
     train: Source
-    target: Union[str, int, None] = None
+    target: Union[str, Int, None] = None
     test: Union[FractionSplit, str, PairSource] = Field(default_factory=FractionSplit)
     task: Literal["classification", "regression", None] = None
     normalize: Literal["none", "standardize", "minmax", "scale255"] = "standardize"
     second_annotation: Union[str, None] = None
-    classes: Union[int, list[Union[str, int]], None] = None
+    classes: Union[Int, list[ClassName], None] = None
 
     @field_validator("classes")
     @classmethod
     def _classes_sane(cls, v: Any) -> Any:
-        if isinstance(v, int) and v < 2:
+        count = len(v) if isinstance(v, list) else v
+        if count is not None and count < 2:
             raise ValueError("a classification task needs at least 2 classes")
-        if isinstance(v, list):
-            if len(v) < 2:
-                raise ValueError("a classification task needs at least 2 classes")
-            if len({str(c) for c in v}) != len(v):
-                raise ValueError("class names must be unique")
+        if count is not None and count > MAX_CLASSES:
+            raise ValueError(
+                f"{count:,} classes is more than nncheck handles ({MAX_CLASSES:,}); is the"
+                " target a regression value or an identifier?"
+            )
+        if isinstance(v, list) and len({str(c) for c in v}) != len(v):
+            raise ValueError("class names must be unique")
         return v
+
+    @model_validator(mode="after")
+    def _second_annotation_is_not_the_target(self) -> DataSection:
+        if self.second_annotation is not None and self.second_annotation == self.target:
+            raise ValueError(
+                f"second_annotation names the target itself ({self.second_annotation!r});"
+                " it must be a second, independent labelling"
+            )
+        return self
 
 
 class ModelSection(_Strict):
     engine: Literal["numpy", "torch"] = "numpy"
-    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [64])
+    hidden: list[Annotated[Int, Field(ge=1)]] = Field(
+        default_factory=lambda: [64], max_length=MAX_HIDDEN_LAYERS
+    )
     activation: Literal["relu", "tanh", "sigmoid"] = "relu"
     init: Literal["xavier", "he", "normal"] = "xavier"
-    init_std: float = Field(0.01, gt=0.0)
+    init_std: Float = Field(0.01, gt=0.0)
     output_bias: Literal["prior", "zero"] = "prior"
     # None means "the natural loss for the task": cross_entropy / mse.
     loss: Literal["cross_entropy", "mse", None] = None
@@ -76,9 +128,9 @@ class ModelSection(_Strict):
 
 class TrainSection(_Strict):
     optimizer: Literal["sgd", "momentum", "rmsprop", "adam"] = "adam"
-    lr: float = Field(1e-3, ge=0.0)
-    batch_size: int = Field(32, ge=1)
-    steps: int = Field(500, ge=1)
+    lr: Float = Field(1e-3, ge=0.0)
+    batch_size: Int = Field(32, ge=1)
+    steps: Int = Field(500, ge=1, le=MAX_STEPS)
 
 
 class ReportSection(_Strict):
@@ -87,7 +139,7 @@ class ReportSection(_Strict):
 
 class Recipe(_Strict):
     name: Union[str, None] = None
-    seed: int = 0
+    seed: Int = Field(0, ge=0, le=MAX_SEED)
     data: DataSection
     model: ModelSection = Field(default_factory=ModelSection)
     train: TrainSection = Field(default_factory=TrainSection)

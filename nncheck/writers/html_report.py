@@ -1,29 +1,15 @@
 """index.html: one self-contained file a reviewer can open anywhere.
 
-All CSS is inline, charts are inline SVG and thumbnails PNG ``data:`` URIs, and there is no
+All CSS is inline, charts and thumbnails are PNG ``data:`` URIs, and there is no
 JavaScript: the file works mailed around, offline, and makes no network request. Jinja2's
 autoescape escapes every user string (recipe name, column and class names, paths, messages
-that quote data); only the SVG that ``svg.py`` draws (which escapes its own text) is
-marked safe.
+that quote data); nothing is marked safe.
 
-Pictures come from the artifact conventions of ``nncheck/checks/_artifacts.py``, never
-from a check's id, so a new check gets its charts without touching this file:
-
-- ``curves``: ``{name: {"step": [...], series: [...]}}`` -> line charts (curves of a check
-  that each hold one series of the same name, e.g. three "loss" runs, share one chart);
-- ``bars``: ``{name: {"labels": [...], series: [...]}}`` -> grouped bar charts;
-- ``scatter``: ``{name: {"x": [...], "y": [...], "x_label", "y_label", "diagonal": bool}}``
-  -> a scatter plot (e.g. predicted vs true target, with the y = x line);
-- ``histograms``: ``{name: {"edges": [...], "counts": [...]}}`` (or a raw array) -> small
-  multiples;
-- ``images``: ``{"title", "items": [{"image": uint8, "caption"}]}`` -> a thumbnail grid;
-- ``batch``: ``{"x": array as fed to the network, "y": labels}`` -> the batch as pictures
-  (image data) or as a samples x features heatmap (tabular data);
-- ``confusion``: ``{"labels", "matrix", "rows"?, "columns"?}`` -> a heatmap;
-- ``tables``: ``{name: {"columns", "rows", "chart"?}}`` -> tables; ``"chart": {"label":
-  column, "values": [columns], "log": bool?}`` adds a bar chart of those columns,
-  ``{"kind": "range", "label", "low", "high"}`` a range chart (see ``table_chart`` for the
-  charts implied by column names).
+The charts come from ``figures`` (matplotlib, drawn once and shared with TensorBoard);
+this module adds what only a page has: thumbnails with captions (``images``:
+``{"title", "items": [{"image": uint8, "caption"}]}``), tables (``tables``: ``{name:
+{"columns", "rows"}}``, each under its chart, empty ones left out), metrics and examples
+as tables, and the check's documentation.
 """
 
 from __future__ import annotations
@@ -37,19 +23,16 @@ from typing import Any
 import numpy as np
 
 from nncheck.results import STAGES, CheckResult, RunResult
-from nncheck.writers import png, svg
+from nncheck.writers import figures
+from nncheck.writers.figures import Picture, Problem
+from nncheck.writers.images import data_uri, thumbnail
 from nncheck.writers.jsonable import jsonable
 from nncheck.writers.report_dir import write_text
+from nncheck.writers.stage_titles import STAGE_TITLES
 
 MAX_TABLE_ROWS = 60
 MAX_EXAMPLES = 20
 MAX_THUMBS = 48
-STAGE_TITLES = {
-    "data": "Data — become one with the data",
-    "skeleton": "Skeleton — seeded end-to-end skeleton and dumb baselines",
-    "overfit": "Overfit — can the model learn at all",
-    "evaluate": "Evaluate — the whole test set, with uncertainty",
-}
 
 
 # ---- numbers and values as a person reads them ------------------------------------------
@@ -167,106 +150,11 @@ def examples_block(examples: Sequence[Any]) -> dict | None:
 # ---- pictures from artifacts ----------------------------------------------------------------
 
 
-def _numbers(values: Any) -> list[float]:
-    try:
-        return [float(v) for v in np.asarray(values, dtype=np.float64).ravel()]
-    except (TypeError, ValueError):
-        return []
-
-
-def curve_charts(curves: dict[str, Any]) -> list[str]:
-    """Line charts; single-series curves that share a series name share one chart."""
-    charts: list[str] = []
-    groups: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
-    for name, art in curves.items():
-        if not isinstance(art, dict):
-            continue
-        series = {k: _numbers(v) for k, v in art.items() if k != "step"}
-        series = {k: v for k, v in series.items() if v}
-        steps = _numbers(art.get("step", []))
-        if len(series) == 1:
-            ((sname, values),) = series.items()
-            groups.setdefault(sname, {})[name] = (steps, values)
-            continue
-        if series:
-            charts.append(svg.line_chart(series, steps=steps or None, title=name))
-    for sname, members in groups.items():
-        if len(members) == 1:
-            ((name, (steps, values)),) = members.items()
-            title = name if sname.lower() in name.lower() else f"{name}: {sname}"
-            charts.append(
-                svg.line_chart({sname: values}, steps=steps or None, title=title, legend=False)
-            )
-            continue
-        charts.append(
-            svg.line_chart(
-                {n: v for n, (_, v) in members.items()},
-                steps={n: s for n, (s, _) in members.items()},
-                title=f"{sname}: " + ", ".join(members),
-                dashed=True,
-            )
-        )
-    return [c for c in charts if c]
-
-
-def bar_charts(bars: dict[str, Any]) -> list[str]:
-    out = []
-    for name, art in bars.items():
-        if not isinstance(art, dict) or "labels" not in art:
-            continue
-        series = {k: _numbers(v) for k, v in art.items() if k not in ("labels", "log")}
-        labels = [str(x) for x in art["labels"]]
-        out.append(svg.bar_chart(labels, series, title=name, log_x=art.get("log")))
-    return [c for c in out if c]
-
-
-def scatter_charts(scatters: dict[str, Any]) -> list[str]:
-    out = []
-    for name, art in scatters.items():
-        if isinstance(art, dict) and "x" in art and "y" in art:
-            out.append(
-                svg.scatter(
-                    _numbers(art["x"]),
-                    _numbers(art["y"]),
-                    title=str(name),
-                    x_label=str(art.get("x_label", "")),
-                    y_label=str(art.get("y_label", "")),
-                    diagonal=bool(art.get("diagonal", False)),
-                )
-            )
-    return [c for c in out if c]
-
-
-def _hist_color(name: str) -> str:
-    low = name.lower()
-    if "grad" in low:
-        return "#dc2626"
-    if "weight" in low or "param" in low:
-        return "#16a34a"
-    return "#2563eb"
-
-
-def histogram_charts(histograms: dict[str, Any]) -> list[str]:
-    out = []
-    for name, art in histograms.items():
-        if isinstance(art, dict) and "edges" in art:
-            edges, counts = _numbers(art["edges"]), _numbers(art["counts"])
-        else:
-            values = np.asarray(art, dtype=np.float64).ravel()
-            values = values[np.isfinite(values)]
-            if not values.size:
-                continue
-            c, e = np.histogram(values, bins=40)
-            edges, counts = e.tolist(), c.tolist()
-        out.append(svg.histogram(edges, counts, title=name, color=_hist_color(name)))
-    return [c for c in out if c]
-
-
 def thumbs_block(images: dict[str, Any]) -> dict | None:
     items = []
     for item in list(images.get("items", []))[:MAX_THUMBS]:
         try:
-            src = png.data_uri(png.shrink(item["image"]))
+            src = data_uri(thumbnail(item["image"]))
         except (KeyError, ValueError, TypeError):
             continue
         caption = str(item.get("caption", "")).replace(" -> ", " → ")  # wraps better
@@ -276,161 +164,65 @@ def thumbs_block(images: dict[str, Any]) -> dict | None:
     return {"kind": "thumbs", "title": str(images.get("title", "")), "items": items}
 
 
-def batch_block(batch: dict[str, Any], is_image: bool) -> dict | None:
-    """The batch exactly as fed to the network (after normalization)."""
-    x = np.asarray(batch.get("x", []), dtype=np.float32)
-    if x.ndim < 2 or not len(x):
-        return None
-    y = batch.get("y")
-    labels = [] if y is None else [str(v) for v in np.asarray(y).ravel().tolist()]
-    finite = x[np.isfinite(x)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    stats = (
-        f"{len(x)} samples, shape {list(x.shape[1:])}, values {fmt(lo)} … {fmt(hi)}, "
-        f"mean {fmt(float(finite.mean()) if finite.size else 0.0)}, "
-        f"std {fmt(float(finite.std()) if finite.size else 0.0)}"
-    )
-    title = str(batch.get("title", "the batch as fed to the network"))
-    if is_image and x.ndim >= 3:
-        shared = png.to_uint8(x, lo, hi)  # one scale for the whole batch, as the net sees it
-        items = [
-            {"src": png.data_uri(png.shrink(img)), "caption": labels[i] if i < len(labels) else ""}
-            for i, img in enumerate(shared[:MAX_THUMBS])
-        ]
-        return {"kind": "thumbs", "title": f"{title} ({stats})", "items": items}
-    flat = x.reshape(len(x), -1)[:64]
-    limit = float(np.nanpercentile(np.abs(flat), 99)) if flat.size else 1.0
-    cell = max(3, min(14, 560 // max(1, flat.shape[1])))
-    rgb = np.repeat(np.repeat(png.diverging(flat, limit or 1.0), cell, 0), cell, 1)
+def picture_block(picture: Picture) -> dict[str, Any]:
     return {
-        "kind": "figure",
-        "title": f"{title} ({stats})",
-        "src": png.data_uri(rgb),
-        "caption": f"rows = samples, columns = features; blue < 0 < red, clipped at ±{fmt(limit)}",
+        "kind": "picture",
+        "title": picture.title,
+        "src": data_uri(picture.png),
+        "width": picture.width,
+        "height": picture.height,
+        "caption": picture.caption,
+        "wide": picture.width > 620,
     }
 
 
-def table_chart(tab: dict[str, Any]) -> dict[str, Any] | None:
-    """The chart a table asks for (``"chart"``), or the default one its columns imply.
-
-    Defaults, by column name, never by check: per-split shares (``train %``/``test %``,
-    e.g. class counts) as grouped bars; raw ranges (``raw min``/``raw max``, e.g. the
-    features table) as a range chart, the feature-scale overview.
-    """
-    columns = [str(c) for c in tab.get("columns", [])]
-    chart = tab.get("chart")
-    if isinstance(chart, dict):
-        return chart
-    if not columns:
-        return None
-    split_cols = [c for c in ("train %", "test %") if c in columns]
-    if len(split_cols) == 2:
-        return {"kind": "bar", "label": columns[0], "values": split_cols}
-    if "raw min" in columns and "raw max" in columns:
-        return {"kind": "range", "label": columns[0], "low": "raw min", "high": "raw max"}
-    return None
-
-
-def _chart_svg(name: str, tab: dict[str, Any], chart: dict[str, Any]) -> str:
-    columns = [str(c) for c in tab.get("columns", [])]
-    rows = list(tab.get("rows", []))
-    if chart.get("label") not in columns:
-        return ""
-
-    def col(name: str) -> list[float]:
-        i = columns.index(name)
-        return [float(r[i]) if _is_number(r[i]) else float("nan") for r in rows]
-
-    labels = [str(r[columns.index(chart["label"])]) for r in rows]
-    if chart.get("kind") == "range":
-        if chart.get("low") not in columns or chart.get("high") not in columns:
-            return ""
-        return svg.range_chart(
-            labels,
-            col(chart["low"]),
-            col(chart["high"]),
-            title=f"{name}: {chart['low']} … {chart['high']}",
-            log_x=chart.get("log"),
-        )
-    series = {c: col(c) for c in chart.get("values", []) if c in columns}
-    return svg.bar_chart(labels, series, title=name, log_x=chart.get("log")) if series else ""
-
-
-def table_blocks(tables: dict[str, Any]) -> list[dict]:
-    out: list[dict] = []
-    for name, tab in tables.items():
-        if not isinstance(tab, dict):
-            continue
-        chart = table_chart(tab)
-        drawn = _chart_svg(str(name), tab, chart) if chart else ""
-        if drawn:
-            out.append({"kind": "charts", "charts": [drawn]})
-        out.append(table_block(str(name), list(tab.get("columns", [])), list(tab.get("rows", []))))
-    return out
-
-
-def confusion_chart(conf: dict[str, Any]) -> list[str]:
-    matrix = np.asarray(conf.get("matrix", []), dtype=np.float64)
-    if matrix.ndim != 2 or not matrix.size:
-        return []
-    labels = [str(v) for v in conf.get("labels", range(len(matrix)))]
-    if len(labels) != len(matrix):
-        labels = [str(i) for i in range(len(matrix))]
-    drawn = svg.heatmap(
-        matrix.tolist(),
-        labels,
-        labels,
-        title=str(conf.get("title", "confusion matrix")),
-        row_title=str(conf.get("rows", "true")),
-        col_title=str(conf.get("columns", "predicted")),
-    )
-    return [drawn] if drawn else []
-
-
-def safe_figure_blocks(check: CheckResult, is_image: bool) -> list[dict]:
-    """``figure_blocks``, but an artifact the writer cannot draw costs that check its
-    pictures (with a note saying why), never the report."""
-    try:
-        return figure_blocks(check, is_image)
-    except Exception as exc:  # noqa: BLE001 - a malformed artifact must not lose the report
-        return [{"kind": "caption", "text": f"pictures not drawn: {type(exc).__name__}: {exc}"}]
-
-
-def figure_blocks(check: CheckResult, is_image: bool) -> list[dict]:
-    """Every picture a check's artifacts allow, in a reading order: curves first."""
-    from markupsafe import Markup
-
+def figure_blocks(check: CheckResult, drawn: list[Picture | Problem]) -> list[dict]:
+    """Every picture of a check in reading order: charts, each table under its own chart,
+    thumbnails; an artifact that could not be drawn says so instead of its picture."""
     art = check.artifacts or {}
     blocks: list[dict] = []
-
-    def charts(svgs: list[str], caption: str = "") -> None:
-        if svgs:
-            blocks.append({"kind": "charts", "charts": [Markup(s) for s in svgs]})
-            if caption:
-                blocks.append({"kind": "caption", "text": caption})
-
-    charts(curve_charts(art.get("curves") or {}))
-    charts(bar_charts(art.get("bars") or {}))
-    charts(scatter_charts(art.get("scatter") or {}))
-    charts(
-        histogram_charts(art.get("histograms") or {}),
-        "blue: activations, red: gradients, green: weights; dashed line at 0",
-    )
-    if isinstance(art.get("confusion"), dict):
-        charts(confusion_chart(art["confusion"]))
-    for block in table_blocks(art.get("tables") or {}):
-        if block["kind"] == "charts":
-            block["charts"] = [Markup(s) for s in block["charts"]]
-        blocks.append(block)
+    by_table = {p.table: p for p in drawn if isinstance(p, Picture) and p.table}
+    for item in drawn:
+        if isinstance(item, Problem):
+            blocks.append({"kind": "caption", "text": f"{item.name}: not drawn ({item.reason})"})
+        elif not item.table:
+            blocks.append(picture_block(item))
+    for name, tab in (
+        (art.get("tables") or {}).items() if isinstance(art.get("tables"), dict) else []
+    ):
+        if not isinstance(tab, dict) or not tab.get("rows"):
+            continue  # a table with nothing in it says nothing
+        if str(name) in by_table:
+            blocks.append(picture_block(by_table[str(name)]))
+        blocks.append(table_block(str(name), list(tab.get("columns", [])), list(tab["rows"])))
     if isinstance(art.get("images"), dict):
         block = thumbs_block(art["images"])
         if block:
             blocks.append(block)
-    if isinstance(art.get("batch"), dict):
-        block = batch_block(art["batch"], is_image)
-        if block:
-            blocks.append(block)
     return blocks
+
+
+def confusion_table(conf: dict[str, Any]) -> dict | None:
+    """The confusion matrix's counts as a table (the heatmap shows shares), up to 30
+    classes."""
+    matrix = [list(r) for r in conf.get("matrix", [])]
+    if not matrix or len(matrix) > 30 or any(len(r) != len(matrix) for r in matrix):
+        return None
+    labels = [str(v) for v in conf.get("labels", [])]
+    if len(labels) != len(matrix):
+        labels = [str(i) for i in range(len(matrix))]
+    corner = f"{conf.get('rows', 'true')} \\ {conf.get('columns', 'predicted')}"
+    rows = [[labels[i], *row] for i, row in enumerate(matrix)]
+    return table_block("confusion matrix (counts)", [corner, *labels], rows)
+
+
+def safe_figure_blocks(check: CheckResult, drawn: list[Picture | Problem]) -> list[dict]:
+    """``figure_blocks``, but artifacts the writer cannot read cost that check its
+    pictures (with a note saying why), never the report."""
+    try:
+        return figure_blocks(check, drawn)
+    except Exception as exc:  # noqa: BLE001 - a malformed artifact must not lose the report
+        return [{"kind": "caption", "text": f"pictures not drawn: {type(exc).__name__}: {exc}"}]
 
 
 # ---- the page ----------------------------------------------------------------------------
@@ -457,13 +249,17 @@ def _doc_parts(doc: str) -> tuple[str, list[str]]:
     return (paras[0] if paras else ""), paras[1:]
 
 
-def context(run: RunResult, docs: dict[str, str] | None = None) -> dict[str, Any]:
+def context(
+    run: RunResult,
+    docs: dict[str, str] | None = None,
+    drawn: dict[str, list[Picture | Problem]] | None = None,
+) -> dict[str, Any]:
     """Everything the template shows, as plain strings, numbers and blocks."""
     import yaml
 
     dataset = jsonable(run.dataset_summary or {})
     recipe = run.recipe or {}
-    is_image = bool(dataset.get("is_image"))
+    drawn = figures.for_run(run) if drawn is None else drawn
     checks: list[dict[str, Any]] = []
     for c in run.checks:
         summary, doc = _doc_parts((docs or {}).get(c.id, ""))
@@ -481,7 +277,7 @@ def context(run: RunResult, docs: dict[str, str] | None = None) -> dict[str, Any
                 "metrics": metric_rows,
                 "metric_tables": metric_tables,
                 "examples": examples_block(c.examples),
-                "figures": safe_figure_blocks(c, is_image),
+                "figures": safe_figure_blocks(c, drawn.get(c.id, [])),
                 "duration": c.duration_s,
                 "traceback": c.traceback,
             }
@@ -513,7 +309,12 @@ def context(run: RunResult, docs: dict[str, str] | None = None) -> dict[str, Any
     }
 
 
-def render(run: RunResult, docs: dict[str, str] | None = None) -> str:
+def render(
+    run: RunResult,
+    docs: dict[str, str] | None = None,
+    drawn: dict[str, list[Picture | Problem]] | None = None,
+) -> str:
+    """The page; ``drawn`` (``figures.for_run``) lets TensorBoard reuse the same pictures."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(
@@ -523,10 +324,15 @@ def render(run: RunResult, docs: dict[str, str] | None = None) -> str:
         lstrip_blocks=True,
     )
     env.filters["fmt"] = fmt
-    return env.get_template("report.html.j2").render(**context(run, docs))
+    return env.get_template("report.html.j2").render(**context(run, docs, drawn))
 
 
-def write(run: RunResult, directory: Path, docs: dict[str, str] | None = None) -> Path:
+def write(
+    run: RunResult,
+    directory: Path,
+    docs: dict[str, str] | None = None,
+    drawn: dict[str, list[Picture | Problem]] | None = None,
+) -> Path:
     path = Path(directory) / "index.html"
-    write_text(path, render(run, docs))
+    write_text(path, render(run, docs, drawn))
     return path

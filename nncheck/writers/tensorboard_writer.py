@@ -1,23 +1,28 @@
-"""tensorboard/: every curve of every stage, the init histograms, the batch as the network
-sees it, predictions over training and the check table, as TensorBoard event files.
+"""TensorBoard event files: every curve of every stage, the report's charts, the init
+histograms, predictions over training, the final metrics with the recipe as hparams, and
+the check table.
 
-One run directory per report (``<report>/tensorboard``), so ``tensorboard --logdir
-reports/`` lists each audited recipe as a run and overlays their curves. Tags are named by
-check, then artifact, then series, with anything but letters, digits, ``.`` and ``-``
-turned into ``_``:
+The event file sits in the report folder itself, so ``tensorboard --logdir reports/``
+lists each report as one run named after its folder (by default the recipe's name:
+``reports/wine-mlp`` is the run ``wine-mlp``) and overlays their curves, and its HParams
+tab compares the audited recipes. Tags are named by check, then artifact, then series,
+with anything but letters, digits, ``.`` and ``-`` turned into ``_``:
 
 - scalars ``<check>/<curve>/<series>`` against the curve's ``step`` (e.g.
-  ``overfit.one_batch/overfit_one_batch/loss``, ``overfit.loss_decreases/
-  main_training_loss_on_fixed_subsets/test``);
+  ``overfit.one_batch/overfit_one_batch/loss``);
+- scalars ``final/<check>/<metric>``: every number the evaluate stage measured on the
+  test set (``final/evaluate.full_test_set/accuracy``), and ``final/checks/<status>``,
+  the number of checks per status, at the recipe's last training step;
+- hparams: the recipe's ``name``, ``seed`` and every ``model.*`` and ``train.*`` field,
+  with the ``final/`` scalars as its metrics;
+- images ``<check>/<chart>``: the same charts as index.html (``figures``), e.g.
+  ``overfit.one_batch/batch_as_fed`` or ``evaluate.full_test_set/confusion_matrix``;
+  ``<check>/prediction_dynamics``: the class probabilities of the fixed test samples at
+  each evaluation step, one image per step, so the step slider replays the training;
 - histograms ``<check>/<histogram>`` at step 0 (per-layer activations, gradients and
-  weights at init: ``skeleton.init_scale/layer0_relu_activations``);
-- images ``<check>/batch_as_fed`` (``artifacts["batch"]``: the normalized batch, one
-  gray scale for the whole batch, or a samples x features heatmap for tabular data) and
-  ``<check>/prediction_dynamics`` (``artifacts["predictions"]``: the raw outputs on a
-  fixed batch of test samples at each evaluation step, shown as class probabilities, one
-  image per step, so the step slider replays the training);
+  weights at init);
 - text ``nncheck/checks`` (the check table, Markdown), ``nncheck/recipe`` (the resolved
-  recipe) and ``<check>/<table>`` for each table a check left.
+  recipe) and ``<check>/<table>`` for each table a check left (empty ones left out).
 
 Writers read results and compute no metric. tensorboardX is imported only here, inside
 ``write``; it would import torch (2-3 s) when torch is installed, which nothing here
@@ -26,18 +31,23 @@ needs, so that import is blocked unless torch is already loaded.
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import struct
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nncheck.results import RunResult
-from nncheck.writers import png
+from nncheck.results import STATUSES, RunResult
+from nncheck.writers.figures import Picture, Problem, for_run, series_of
 
 _UNSAFE = re.compile(r"[^\w.\-]+")
+FINAL_STAGE = "evaluate"
+# bookkeeping, not results: how many digits to print a metric with, its step count
+NOT_A_RESULT = ("_significant_digits", "train_steps")
 
 
 def tag(*parts: str) -> str:
@@ -57,25 +67,38 @@ def _summary_writer(logdir: Path) -> Any:
     return SummaryWriter(logdir=str(logdir), flush_secs=3600, max_queue=100_000)
 
 
-def write(run: RunResult, directory: Path) -> Path:
-    """Write the event files under ``directory/tensorboard``; returns that folder."""
-    logdir = Path(directory) / "tensorboard"
+def write(
+    run: RunResult, directory: Path, drawn: dict[str, list[Picture | Problem]] | None = None
+) -> Path:
+    """Write the event file into ``directory``; returns it (the run's log directory).
+
+    ``drawn`` (``figures.for_run``) are the charts index.html shows, drawn once for both.
+    """
+    logdir = Path(directory)
+    drawn = for_run(run) if drawn is None else drawn
     loss = str((run.recipe.get("model") or {}).get("loss") or "cross_entropy")
+    classes = [str(c) for c in (run.dataset_summary or {}).get("classes") or []]
     writer = _summary_writer(logdir)
     try:
+        add = writer._get_file_writer().add_summary
         problems = []
         for check in run.checks:
             art = check.artifacts or {}
             try:
-                _curves(writer, check.id, art.get("curves"))
+                _curves(add, check.id, art.get("curves"))
                 _histograms(writer, check.id, art.get("histograms"))
-                _batch(writer, check.id, art.get("batch"))
-                _prediction_dynamics(writer, check.id, art.get("predictions"), loss)
+                _prediction_dynamics(add, check.id, art.get("predictions"), loss, classes)
                 _tables(writer, check.id, art.get("tables"), art.get("confusion"))
             except Exception as exc:  # noqa: BLE001 - one malformed artifact, not the run
                 problems.append(f"- `{check.id}`: {type(exc).__name__}: {exc}")
+            for item in drawn.get(check.id, []):
+                if isinstance(item, Picture):
+                    add(_image(tag(check.id, picture_name(item)), item.png), 0)
+                else:
+                    problems.append(f"- `{check.id}` {item.name}: {item.reason}")
         if problems:
             writer.add_text("nncheck/not_written", "\n".join(problems), 0)
+        _final_metrics_and_hparams(add, run)
         writer.add_text("nncheck/checks", check_table(run), 0)
         writer.add_text("nncheck/recipe", _recipe_text(run), 0)
     finally:
@@ -83,37 +106,44 @@ def write(run: RunResult, directory: Path) -> Path:
     return logdir
 
 
-def _curves(writer: Any, check_id: str, curves: Any) -> None:
-    """One event per curve and step holding every series' value at that step (what
-    ``add_scalar`` would write one by one, about 3x faster for long curves)."""
+def picture_name(picture: Picture) -> str:
+    """``curves:main training: batch loss`` -> ``main training: batch loss``."""
+    return picture.name.split(":", 1)[1] if picture.name.startswith(("curves:",)) else picture.name
+
+
+def _image(name: str, png: bytes) -> Any:
+    """An image summary from PNG bytes as they are (no decode and re-encode)."""
     from tensorboardX.proto.summary_pb2 import Summary
 
+    width, height = struct.unpack(">II", png[16:24])  # the PNG header (IHDR) says
+    image = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=png)
+    return Summary(value=[Summary.Value(tag=name, image=image)])
+
+
+def _scalars(values: list[tuple[str, float]]) -> Any:
+    from tensorboardX.proto.summary_pb2 import Summary
+
+    return Summary(value=[Summary.Value(tag=t, simple_value=v) for t, v in values])
+
+
+def _curves(add: Any, check_id: str, curves: Any) -> None:
+    """One event per curve and step holding every series' value at that step (what
+    ``add_scalar`` would write one by one, about 3x faster for long curves)."""
     if not isinstance(curves, dict):
         return
-    file_writer = getattr(writer, "_get_file_writer", None)
     for name, art in curves.items():
         if not isinstance(art, dict):
             continue
         steps = [int(s) for s in art.get("step", [])]
-        series = {
-            tag(check_id, name, key): np.asarray(values, dtype=np.float64).ravel()
-            for key, values in art.items()
-            if key != "step"
-        }
+        series = {tag(check_id, name, key): v for key, v in series_of(art).items()}
         length = max((len(v) for v in series.values()), default=0)
         for i in range(length):
             step = steps[i] if i < len(steps) else i
             values = [
                 (t, float(v[i])) for t, v in series.items() if i < len(v) and math.isfinite(v[i])
             ]
-            if not values:
-                continue
-            if file_writer is None:
-                for t, v in values:
-                    writer.add_scalar(t, v, step)
-                continue
-            summary = Summary(value=[Summary.Value(tag=t, simple_value=v) for t, v in values])
-            file_writer().add_summary(summary, step)
+            if values:
+                add(_scalars(values), step)
 
 
 def _histograms(writer: Any, check_id: str, histograms: Any) -> None:
@@ -146,43 +176,70 @@ def _histograms(writer: Any, check_id: str, histograms: Any) -> None:
         )
 
 
-def batch_image(x: np.ndarray) -> np.ndarray:
-    """The batch as one uint8 picture: images tiled on one shared scale (as the network
-    sees them: relative intensities kept), tabular rows as a blue-white-red heatmap."""
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim >= 3:
-        lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
-        tiles = [png.to_uint8(img, lo, hi) for img in x[:64]]
-        tiles = [t[0] if t.ndim == 3 and t.shape[0] == 1 else t for t in tiles]
-        return png.grid(tiles, columns=8)
-    flat = x.reshape(len(x), -1)[:64]
-    limit = float(np.nanpercentile(np.abs(flat), 99)) if flat.size else 1.0
-    cell = max(2, min(16, 640 // max(1, flat.shape[1])))
-    return np.repeat(np.repeat(png.diverging(flat, limit or 1.0), cell, 0), cell, 1)
+# ---- final metrics and hparams --------------------------------------------------------------
 
 
-def _batch(writer: Any, check_id: str, batch: Any) -> None:
-    if not isinstance(batch, dict) or "x" not in batch:
-        return
-    x = np.asarray(batch["x"], dtype=np.float32)
-    if x.ndim < 2 or not len(x):
-        return
-    img = batch_image(x)
-    writer.add_image(
-        tag(check_id, "batch_as_fed"), img, 0, dataformats="HWC" if img.ndim == 3 else "HW"
-    )
-    finite = x[np.isfinite(x)]
-    lines = [
-        f"{len(x)} samples of shape {list(x.shape[1:])}, as fed to the network: values "
-        f"{finite.min():.4g} … {finite.max():.4g}, mean {finite.mean():.4g}, "
-        f"std {finite.std():.4g}"
-        if finite.size
-        else f"{len(x)} samples, no finite values",
-    ]
-    if batch.get("y") is not None:
-        y = np.asarray(batch["y"]).ravel().tolist()
-        lines.append("labels (row by row, 8 per row): " + ", ".join(str(v) for v in y[:64]))
-    writer.add_text(tag(check_id, "batch_as_fed"), "\n\n".join(lines), 0)
+def final_metrics(run: RunResult) -> dict[str, float]:
+    """``final/<check>/<metric>`` for every finite number the evaluate stage measured
+    (not how many digits to print it with), and ``final/checks/<status>``: what the
+    HParams tab compares recipes by."""
+    out: dict[str, float] = {}
+    for check in run.checks:
+        if check.stage != FINAL_STAGE or check.status in ("skip", "error"):
+            continue
+        for key, value in (check.metrics or {}).items():
+            if key.endswith(NOT_A_RESULT):
+                continue
+            if isinstance(value, (bool, np.bool_)) or not isinstance(
+                value, (int, float, np.integer, np.floating)
+            ):
+                continue
+            if math.isfinite(float(value)):
+                out[tag("final", check.id, key)] = float(value)
+    counts = run.counts()
+    out.update({tag("final", "checks", s): float(counts[s]) for s in STATUSES})
+    return out
+
+
+def hparams(run: RunResult) -> dict[str, str | float | bool]:
+    """The recipe's name, seed and every model and training field, as TensorBoard
+    takes them: numbers, booleans and strings (lists and mappings as JSON)."""
+    recipe = run.recipe or {}
+    out: dict[str, str | float | bool] = {"name": str(recipe.get("name", "run"))}
+    if isinstance(recipe.get("seed"), (int, float)):
+        out["seed"] = float(recipe["seed"])
+    for section in ("model", "train"):
+        for key, value in (recipe.get(section) or {}).items():
+            if value is None:
+                continue
+            name = f"{section}.{key}"
+            if isinstance(value, bool):
+                out[name] = value
+            elif isinstance(value, (int, float)):
+                out[name] = float(value)
+            elif isinstance(value, str):
+                out[name] = value
+            else:
+                out[name] = json.dumps(value, sort_keys=True, default=str)
+    return out
+
+
+def _final_metrics_and_hparams(add: Any, run: RunResult) -> None:
+    """The final metrics as scalars at the last training step, and the hparams session
+    that names them as its metrics (written into this run, not a sub-run as
+    ``SummaryWriter.add_hparams`` would)."""
+    from tensorboardX.summary import hparams as hparams_summaries
+
+    metrics = final_metrics(run)
+    steps = (run.recipe.get("train") or {}).get("steps")
+    step = int(steps) if isinstance(steps, int) else 0
+    add(_scalars(list(metrics.items())), step)
+    experiment, start, end = hparams_summaries(hparams(run), metrics)
+    for summary in (experiment, start, end):
+        add(summary, step)
+
+
+# ---- prediction dynamics --------------------------------------------------------------------
 
 
 def prediction_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
@@ -195,10 +252,11 @@ def prediction_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def _prediction_dynamics(writer: Any, check_id: str, pred: Any, loss: str) -> None:
-    """Class probabilities of a fixed batch over training, one heatmap per evaluation step
-    (rows samples, columns classes, darker = more probable, the given class boxed in
-    black): TensorBoard's step slider replays how the predictions move."""
+def _prediction_dynamics(add: Any, check_id: str, pred: Any, loss: str, classes: list[str]) -> None:
+    """Class probabilities of a fixed batch over training, one table-like heatmap per
+    evaluation step: TensorBoard's step slider replays how the predictions move."""
+    from nncheck.writers.images import PredictionTable, png_bytes
+
     if not isinstance(pred, dict) or "outputs" not in pred:
         return
     try:
@@ -206,24 +264,21 @@ def _prediction_dynamics(writer: Any, check_id: str, pred: Any, loss: str) -> No
     except ValueError:
         return
     if out.ndim != 3 or out.shape[2] < 2 or not out.shape[1]:
-        return  # regression: the per-sample scalars of the curves say it all
+        return  # regression: the prediction-dynamics chart shows them against their targets
     steps = [int(s) for s in pred.get("steps", range(len(out)))]
     given = [int(v) for v in pred.get("targets", [])]
-    probs_all = prediction_probabilities(out, loss)
-    cell = 16
-    for i, probs in enumerate(probs_all):
-        shade = 255 - np.clip(np.nan_to_num(probs), 0, 1) * 215
-        rgb = np.stack([shade, shade, np.full_like(shade, 255)], axis=-1)
-        img = np.repeat(np.repeat(rgb, cell, 0), cell, 1).astype(np.uint8)
-        for r, c in enumerate(given[: len(probs)]):
-            if 0 <= c < probs.shape[1]:
-                y, x = r * cell, c * cell
-                img[y : y + cell, x : x + 2] = 0
-                img[y : y + cell, x + cell - 2 : x + cell] = 0
-                img[y : y + 2, x : x + cell] = 0
-                img[y + cell - 2 : y + cell, x : x + cell] = 0
+    rows = [int(r) for r in pred.get("rows", range(out.shape[1]))]
+    if len(classes) != out.shape[2]:
+        classes = [str(k) for k in range(out.shape[2])]
+
+    table = PredictionTable(given, rows[: out.shape[1]], classes)
+    for i, probs in enumerate(prediction_probabilities(out, loss)):
         step = steps[i] if i < len(steps) else i
-        writer.add_image(tag(check_id, "prediction_dynamics"), img, step, dataformats="HWC")
+        img = table.at(probs, step)
+        add(_image(tag(check_id, "prediction_dynamics"), png_bytes(img, compress_level=1)), step)
+
+
+# ---- text -----------------------------------------------------------------------------------
 
 
 def _md(value: Any) -> str:
@@ -243,8 +298,8 @@ def markdown_table(columns: list[Any], rows: list[list[Any]]) -> str:
 
 def _tables(writer: Any, check_id: str, tables: Any, confusion: Any) -> None:
     for name, tab in (tables or {}).items() if isinstance(tables, dict) else []:
-        if isinstance(tab, dict) and tab.get("columns"):
-            text = markdown_table(list(tab["columns"]), [list(r) for r in tab.get("rows", [])])
+        if isinstance(tab, dict) and tab.get("columns") and tab.get("rows"):
+            text = markdown_table(list(tab["columns"]), [list(r) for r in tab["rows"]])
             writer.add_text(tag(check_id, name), text, 0)
     if isinstance(confusion, dict) and confusion.get("matrix"):
         labels = [str(v) for v in confusion.get("labels", [])]

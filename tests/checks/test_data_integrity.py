@@ -10,10 +10,10 @@ import pandas as pd
 from tests.conftest import WINE, check_by_id, read_results, run_cli, wine_recipe, write_recipe
 
 
-def _run(tmp_path: Path, frame: pd.DataFrame, **data) -> dict:
+def _run(tmp_path: Path, frame: pd.DataFrame, model: dict | None = None, **data) -> dict:
     csv = tmp_path / "data.csv"
     frame.to_csv(csv, index=False)
-    recipe = wine_recipe(tmp_path, data={"train": str(csv), **data})
+    recipe = wine_recipe(tmp_path, data={"train": str(csv), **data}, model=model or {})
     proc = run_cli("run", str(write_recipe(tmp_path, recipe)), "--quiet")
     assert proc.returncode in (0, 1), proc.stderr
     assert "Traceback" not in proc.stderr
@@ -75,7 +75,8 @@ def test_regression_sentinel_target_fails(tmp_path: Path) -> None:
     frame["target"] = frame["alcohol"].astype(str)
     frame.loc[[5, 9], "target"] = "?"
     frame = frame.drop(columns="alcohol")
-    res = _run(tmp_path, frame, target="target", task="regression")
+    # the wine recipe's cross_entropy has no targets on a regression task (exit 2)
+    res = _run(tmp_path, frame, model={"loss": "mse"}, target="target", task="regression")
     check = check_by_id(res, "data.integrity")
     assert check["status"] == "fail"
     assert check["metrics"]["train_bad_targets"] + check["metrics"]["test_bad_targets"] == 2
@@ -144,9 +145,7 @@ def test_digits_labels_1_to_10_fail_with_counts(tmp_path: Path, data_dir: Path) 
     assert all(frame.loc[e["row"], "label"] == 10 for e in check["examples"])
 
 
-def test_mnist_labels_1_to_10_declared_as_10_classes_fail(
-    tmp_path: Path, data_dir: Path
-) -> None:
+def test_mnist_labels_1_to_10_declared_as_10_classes_fail(tmp_path: Path, data_dir: Path) -> None:
     from nncheck.data.idx import read_idx
 
     rng = np.random.default_rng(0)
@@ -182,9 +181,7 @@ def test_breast_cancer_stray_label_fails_when_classes_declared(
     assert "{0, 1}: 2" in check["message"]
 
 
-def test_diabetes_sentinel_target_and_inf_feature_fail(
-    tmp_path: Path, data_dir: Path
-) -> None:
+def test_diabetes_sentinel_target_and_inf_feature_fail(tmp_path: Path, data_dir: Path) -> None:
     frame = pd.read_csv(data_dir / "diabetes.csv")
     frame["target"] = frame["target"].astype(object)
     frame.loc[[4, 8], "target"] = "?"

@@ -92,9 +92,7 @@ def test_heavy_label_noise_warns(tmp_path: Path, data_dir: Path) -> None:
     assert len(found & set(flipped.tolist())) >= 15  # of the top 20
 
 
-def test_shuffled_labels_warn_and_point_at_misalignment(
-    tmp_path: Path, data_dir: Path
-) -> None:
+def test_shuffled_labels_warn_and_point_at_misalignment(tmp_path: Path, data_dir: Path) -> None:
     frame = pd.read_csv(data_dir / "wine.csv")
     frame["label"] = np.random.default_rng(0).permutation(frame["label"].to_numpy())
     check = _run_csv(tmp_path, frame, cli=True)
