@@ -38,14 +38,14 @@ def load_dataset(data: DataSection, seed: int) -> Dataset:
     Raises ``DataError`` (naming the file) when the data cannot be read or used.
     """
     notes: list[str] = []
-    train = load_source(data.train, data.target, data.second_annotation)
+    train = load_source(data.train, data.target, data.second_annotation, data.image_hw)
     notes.extend(train.notes)
     test: RawSplit | None = None
     if not isinstance(data.test, FractionSplit):
         test_target = data.target
         if test_target is None and _kind(data.test) == _kind(data.train):
             test_target = train.target  # the same guessed column, not a second guess
-        test = load_source(data.test, test_target, data.second_annotation)
+        test = load_source(data.test, test_target, data.second_annotation, data.image_hw)
         notes.extend(f"test: {n}" for n in test.notes)
         test = _align_test(train, test, notes)
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from nncheck.data.idx import is_idx_name, read_idx
+from nncheck.data.images import channels_first, decode_images, is_image_file, list_image_folder
 from nncheck.data.size_limits import (
     NPY_MAGIC,
     ZIP_MAGIC,
@@ -71,11 +72,14 @@ def load_source(
     source: str | PairSource,
     target: str | int | None = None,
     second_annotation: str | None = None,
+    image_size: tuple[int, int] | None = None,
 ) -> RawSplit:
     """Read one recipe source (an absolute path or an images/labels pair) by its extension.
 
     ``target`` is a column name (csv/parquet), an array key (npz) or a column index (npy);
-    None lets the reader pick a conventional name (and say so in ``notes``).
+    None lets the reader pick a conventional name (and say so in ``notes``). A folder is an
+    image folder; a CSV whose one feature column names image files is a manifest.
+    ``image_size`` (height, width) resizes image files.
     """
     if isinstance(source, PairSource):
         if second_annotation is not None:
@@ -85,10 +89,17 @@ def load_source(
             )
         return read_pair(source.images, source.labels)
     path = str(source)
+    if os.path.isdir(path):
+        if second_annotation is not None:
+            raise DataError(
+                f"{path}: second_annotation needs a table or an npz key; an image folder has"
+                " only one labelling (its subfolders)"
+            )
+        return read_image_folder(path, image_size)
     _check_file(path)
     name = path.lower()
     if name.endswith(_CSV_SUFFIXES):
-        return read_csv(path, target, second_annotation)
+        return read_csv(path, target, second_annotation, image_size)
     if name.endswith((".parquet", ".pq")):
         return read_parquet(path, target, second_annotation)
     if name.endswith(".npz"):
@@ -110,8 +121,14 @@ def load_source(
 # --------------------------------------------------------------------------- tables
 
 
-def read_csv(path: str, target: str | int | None = None, second: str | None = None) -> RawSplit:
-    """Read a CSV with a header row; target and second annotation are columns."""
+def read_csv(
+    path: str,
+    target: str | int | None = None,
+    second: str | None = None,
+    image_size: tuple[int, int] | None = None,
+) -> RawSplit:
+    """Read a CSV with a header row; target and second annotation are columns. A CSV whose
+    only feature column holds image file names is a manifest: the images are read."""
     import pandas as pd
 
     _check_compressed_csv(path)
@@ -127,7 +144,103 @@ def read_csv(path: str, target: str | int | None = None, second: str | None = No
         ) from None
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error, lzma.LZMAError) as exc:
         raise DataError(f"{path}: cannot read CSV ({_first_line(exc)})") from None
+    manifest = _manifest_column(df)
+    if manifest is not None:
+        return _read_manifest(df, path, manifest, target, second, image_size)
     return _from_frame(df, path, target, second, csv_lines=True)
+
+
+def _manifest_column(df: Any) -> str | None:
+    """The column naming image files, when every value of it does (and it is the only
+    text column besides a target): that CSV is a manifest, not a table of features."""
+    from pandas.api import types as pdt
+
+    found = []
+    for col in df.columns:
+        s = df[col]
+        if not (pdt.is_object_dtype(s) or pdt.is_string_dtype(s)) or not len(s):
+            continue
+        values = s.dropna()
+        if len(values) == len(s) and values.map(
+            lambda v: isinstance(v, str) and is_image_file(v.strip())
+        ).all():
+            found.append(str(col))
+    return found[0] if len(found) == 1 else None
+
+
+def _read_manifest(
+    df: Any,
+    path: str,
+    column: str,
+    target: str | int | None,
+    second: str | None,
+    image_size: tuple[int, int] | None,
+) -> RawSplit:
+    """Images listed in a CSV (paths relative to the CSV's folder) with their labels."""
+    columns = [str(c) for c in df.columns]
+    df.columns = columns
+    notes: list[str] = [f"image manifest: file paths in column {shown(column)}"]
+    others = [c for c in columns if c != column]
+    if not others:
+        raise DataError(f"{path}: an image manifest needs a label column besides {shown(column)}")
+    tcol = _resolve_target_column(path, others, target, notes)
+    base = os.path.dirname(os.path.abspath(path))
+    files = [os.path.join(base, str(p).strip()) for p in df[column].tolist()]
+    for row, f in enumerate(files):
+        if not os.path.isfile(f):
+            raise DataError(
+                f"{path}: line {row + 2}: image file not found: {shown(f, 200)}"
+                " (paths are relative to the manifest)"
+            )
+    x, image_notes = decode_images(files, image_size)
+    notes.extend(image_notes)
+    y2 = None
+    if second is not None:
+        scol = _resolve_named(path, others, second, "second_annotation column")
+        if scol == tcol:
+            raise DataError(
+                f"{path}: second_annotation {shown(second)} is the target column itself"
+            )
+        y2 = df[scol].to_numpy()
+    notes.append(_image_note(x))
+    return RawSplit(
+        x=x,
+        y_raw=df[tcol].to_numpy(),
+        y2_raw=y2,
+        feature_names=None,
+        source=path,
+        is_image=True,
+        target=tcol,
+        notes=tuple(notes),
+    )
+
+
+def read_image_folder(folder: str, image_size: tuple[int, int] | None = None) -> RawSplit:
+    """An image folder: one subfolder per class, its name the label."""
+    files, labels = list_image_folder(folder)
+    x, notes = decode_images(files, image_size)
+    classes = sorted(set(labels))
+    notes = [f"image folder: {len(files)} files in {len(classes)} class subfolders", *notes]
+    notes.append(_image_note(x))
+    return RawSplit(
+        x=x,
+        y_raw=np.asarray(labels),
+        y2_raw=None,
+        feature_names=None,
+        source=folder,
+        is_image=True,
+        target=None,
+        notes=tuple(notes),
+    )
+
+
+def _image_note(x: np.ndarray) -> str:
+    if x.ndim == 3:
+        return f"images: grey, {x.shape[1]}x{x.shape[2]} (height x width)"
+    return (
+        f"images: {x.shape[1]} channels, {x.shape[2]}x{x.shape[3]} (height x width),"
+        " kept as N x C x H x W"
+    )
 
 
 def _zstd_open(path: str) -> Any:
@@ -401,6 +514,7 @@ def read_npz(path: str, target: str | int | None = None, second: str | None = No
                 )
             y2 = _as_labels(_npz_get(archive, path, skey), path, f"key {shown(skey)}")
     x = _as_features(x, path, f"key {shown(xkey)}")
+    x = channels_first(x, path, notes)
     notes.extend(_precision_notes(x))
     y = _as_labels(y, path, f"key {shown(ykey)}")
     _same_length(path, x, f"key {shown(xkey)}", y, f"key {shown(ykey)}")

@@ -68,6 +68,10 @@ class FractionSplit(_Strict):
 
 
 Source = Union[str, PairSource]
+# Larger images than this per side are a typo (or belong to a model nncheck cannot audit
+# in memory); a pair [height, width] or one number for square images.
+MAX_IMAGE_SIDE = 4096
+ImageSide = Annotated[Int, Field(ge=1, le=MAX_IMAGE_SIDE)]
 
 
 class DataSection(_Strict):
@@ -78,6 +82,18 @@ class DataSection(_Strict):
     normalize: Literal["none", "standardize", "minmax", "scale255"] = "standardize"
     second_annotation: Union[str, None] = None
     classes: Union[Int, list[ClassName], None] = None
+    # Resize every image file to this (height, width); one number is a square.
+    image_size: Union[
+        ImageSide, Annotated[list[ImageSide], Field(min_length=2, max_length=2)], None
+    ] = None
+
+    @property
+    def image_hw(self) -> tuple[int, int] | None:
+        if self.image_size is None:
+            return None
+        if isinstance(self.image_size, int):
+            return (self.image_size, self.image_size)
+        return (self.image_size[0], self.image_size[1])
 
     @field_validator("classes")
     @classmethod
