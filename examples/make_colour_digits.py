@@ -3,8 +3,8 @@
 Each 8x8 digit (0..16 ink) is drawn in one of six ink colours on a dark background, chosen
 at random per image, so colour carries no label and the shape carries it all. The first
 400 rows become an image folder (train/<digit>/NNNN.png); the next 200 rows become
-test/NNNN.png with a manifest test.csv (file,label) of paths relative to it. Seeded: the
-same files on every run.
+test/NNNN.png with a manifest test.csv (file,label) of paths relative to it, and
+SHA256SUMS of them all. Seeded: the same files on every run.
 
     python examples/make_colour_digits.py
 """
@@ -12,6 +12,7 @@ same files on every run.
 from __future__ import annotations
 
 import csv
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -48,6 +49,13 @@ def main() -> None:
             name = f"test/{i:04d}.png"
             Image.fromarray(rgb[i], "RGB").save(out / name, optimize=True)
             writer.writerow([name, labels[i]])
+    # data/README.md lists this file's sha256; the test checks every file against it.
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    lines = [
+        f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(out).as_posix()}"
+        for p in files
+    ]
+    (out / "SHA256SUMS").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
