@@ -26,7 +26,18 @@ from nncheck.results import STAGES, CheckOutcome
 #   engine      - a model engine could be built
 #   trainable   - data.integrity did not fail (the data can be fed to a model)
 #   second_annotation - the recipe names a second annotation column
-REQUIREMENTS = ("labels", "regression", "engine", "trainable", "second_annotation", "images")
+REQUIREMENTS = (
+    "labels",
+    "regression",
+    "engine",
+    "trainable",
+    "second_annotation",
+    "images",
+    # A language model's data (a target per token) runs only the checks that say they take
+    # it: "sequences" (written for it) or "any_task" (meaningful for every task).
+    "sequences",
+    "any_task",
+)
 
 
 @dataclass(frozen=True)

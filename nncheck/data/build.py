@@ -37,6 +37,10 @@ def load_dataset(data: DataSection, seed: int) -> Dataset:
     ``seed`` is the recipe's seed; it drives the test-fraction split only.
     Raises ``DataError`` (naming the file) when the data cannot be read or used.
     """
+    if data.task == "language_model":
+        from nncheck.data.sequences import load_sequences
+
+        return load_sequences(data, seed)
     notes: list[str] = []
     train = load_source(data.train, data.target, data.second_annotation, data.image_hw)
     notes.extend(train.notes)

@@ -532,6 +532,35 @@ def read_npz(path: str, target: str | int | None = None, second: str | None = No
     )
 
 
+def read_npz_keys(
+    path: str, wanted: Sequence[Sequence[str]], required: Sequence[bool]
+) -> tuple[list[np.ndarray | None], list[str | None]]:
+    """For each list of candidate keys in ``wanted``, the first present one's array (None
+    when absent and not required): the npz reading of ``read_npz`` for other layouts, such
+    as token ids (``nncheck.data.sequences``). A required key that is missing is named."""
+    _check_file(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable .npz archive ({_first_line(exc)})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(f"{path}: is a single .npy array, not an .npz archive; rename it .npz")
+    arrays: list[np.ndarray | None] = []
+    found: list[str | None] = []
+    with archive:
+        keys = list(archive.files)
+        for candidates, need in zip(wanted, required, strict=True):
+            key = next((k for k in candidates if k in keys), None)
+            if key is None and need:
+                raise DataError(
+                    f"{path}: expected one of the keys {_list(list(candidates))};"
+                    f" {_available(keys, candidates[0])}"
+                )
+            found.append(key)
+            arrays.append(None if key is None else _npz_get(archive, path, key))
+    return arrays, found
+
+
 def _npz_get(archive: Any, path: str, key: str) -> np.ndarray:
     try:
         # The member's header must fit its entry (and a compressed one the limit) before

@@ -71,6 +71,7 @@ Source = Union[str, PairSource]
 # Larger images than this per side are a typo (or belong to a model nncheck cannot audit
 # in memory); a pair [height, width] or one number for square images.
 MAX_IMAGE_SIDE = 4096
+MAX_BLOCK_SIZE = 65_536
 ImageSide = Annotated[Int, Field(ge=1, le=MAX_IMAGE_SIDE)]
 
 
@@ -78,7 +79,7 @@ class DataSection(_Strict):
     train: Source
     target: Union[str, Int, None] = None
     test: Union[FractionSplit, str, PairSource] = Field(default_factory=FractionSplit)
-    task: Literal["classification", "regression", None] = None
+    task: Literal["classification", "regression", "language_model", None] = None
     normalize: Literal["none", "standardize", "minmax", "scale255"] = "standardize"
     second_annotation: Union[str, None] = None
     classes: Union[Int, list[ClassName], None] = None
@@ -86,6 +87,12 @@ class DataSection(_Strict):
     image_size: Union[
         ImageSide, Annotated[list[ImageSide], Field(min_length=2, max_length=2)], None
     ] = None
+
+    # language_model: a .txt file is cut into blocks of this many characters (inputs) plus
+    # one (the next-character targets); an npz of token ids keeps its own length.
+    block_size: Union[Annotated[Int, Field(ge=1, le=MAX_BLOCK_SIZE)], None] = None
+    # language_model: this token id is padding, excluded from the loss and the checks.
+    pad_token: Union[Annotated[Int, Field(ge=0, le=MAX_CLASSES)], None] = None
 
     @property
     def image_hw(self) -> tuple[int, int] | None:
