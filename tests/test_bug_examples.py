@@ -30,6 +30,9 @@ CASES = {
     "ignores_input": ("M7", "skeleton.input_independent", ["no better with its inputs"]),
     "frozen_layers": ("M2", "overfit.loss_decreases", ["did not decrease"]),
     "detached_forward": ("M2", "overfit.loss_decreases", ["did not decrease"]),
+    "non_causal_lm": ("S1", "skeleton.causal", ["sees the future"]),
+    "targets_not_shifted": ("S1", "data.sequence_targets", ["not shifted"]),
+    "padding_in_loss": ("S1", "data.padding", ["counts padding"]),
 }
 
 MODEL_CHECKS = [

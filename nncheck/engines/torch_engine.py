@@ -449,7 +449,8 @@ class TorchEngine:
         if config.optimizer not in ("sgd", "momentum", "rmsprop", "adam"):
             raise ValueError(f"unknown optimizer {config.optimizer!r}")
         extra = config.extra or {}
-        self.classification = config.task == "classification"
+        # Class (or next-token) indices as targets: softmax outputs, a log-prior bias.
+        self.classification = config.task in ("classification", "language_model")
         self.n_outputs = int(config.n_outputs)
         self.input_shape = tuple(int(s) for s in config.input_shape)
         self.model_input_shape = model_input_shape(self.input_shape)

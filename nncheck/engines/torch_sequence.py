@@ -26,7 +26,6 @@ class TorchSequenceEngine(TorchEngine):
         pad = (config.extra or {}).get("pad_token")
         self.pad_token: int | None = None if pad is None else int(pad)
         super().__init__(config, seed, **kwargs)
-        self.classification = True  # targets are class (token) indices
 
     @property
     def input_dtype(self) -> np.dtype:
