@@ -55,7 +55,6 @@ def lm_test_set(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         "test_sequences": int(len(x)),
         "test_tokens": int(mask.sum()),
         "train_curve": curve_summary(run.curve),
-        "train_seconds": run.seconds,
     }
     curve = metrics["train_curve"]
     said = (
