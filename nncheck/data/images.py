@@ -55,8 +55,9 @@ def list_image_folder(folder: str) -> tuple[list[str], list[str]]:
             else ""
         )
         raise DataError(
-            f"{folder}: no images found: expected one subfolder per class holding"
-            f" {', '.join(IMAGE_SUFFIXES[:3])} ... files{hint}"
+            f"{folder}: is a directory with no images in class subfolders: an image folder"
+            f" holds one subfolder per class of {', '.join(IMAGE_SUFFIXES[:3])} ... files"
+            f"{hint}"
         )
     return files, labels
 
