@@ -29,6 +29,8 @@ def padding(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     in a run of at least 2, the share of sequences it pads (at least `min_sequences`) and
     the share of all target tokens in those runs; fail above `fail_tokens`. With a
     pad_token: how many target tokens it removes from the loss.
+
+    Fix: set ``data.pad_token`` to the padding id (the hint names it).
     """
     ds = ctx.dataset
     y = ds.train.y

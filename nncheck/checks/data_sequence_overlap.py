@@ -50,6 +50,9 @@ def sequence_overlap(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     `warn_fraction` of the test sequences, fail above `fail_fraction`. Windows: every
     `window`-token window of train (stride 1) is hashed; the non-overlapping windows of
     test are looked up; warn when more than `warn_windows` of them occur in train.
+
+    Fix: split by document or by contiguous ranges of the text (a .txt file's test
+    fraction is its tail), and remove repeated copies of the corpus.
     """
     ds = ctx.dataset
     tr, te = ds.train.x, ds.test.x

@@ -28,6 +28,9 @@ def sequence_targets(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     On train (padding left out): the share of positions where y[t] == x[t] (fail above
     `fail_same`) and where y[t] == x[t + 1] (warn when below `warn_unshifted`: the targets
     are something else than the next input).
+
+    Fix: inputs ``ids[:, :-1]``, targets ``ids[:, 1:]`` (or leave ``y`` out of the npz and
+    nncheck shifts ``x`` itself).
     """
     ds = ctx.dataset
     x, y = ds.train.x, ds.train.y

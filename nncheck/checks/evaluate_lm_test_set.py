@@ -36,6 +36,8 @@ def lm_test_set(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     Why: the number a language model is judged by, on all of the test set, next to what
     knowing only the token frequencies scores. A test loss no better than the unigram
     baseline (by `min_gain` nats) means the model learned no context: fail.
+
+    Fix: see overfit.lm_one_batch first; then the learning rate and the number of steps.
     """
     ds = ctx.dataset
     run = lm_training(ctx)

@@ -28,6 +28,9 @@ def lm_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
 
     With the recipe's optimizer and learning rate, full-batch steps on a fixed seeded set
     of training sequences, stopping at the target; fail when it is not reached.
+
+    Fix: make the loss reach every parameter (no ``.detach()``/``no_grad``, nothing
+    frozen), raise a learning rate of 0 or far too small, check skeleton.causal.
     """
     x, y = ctx.sample_batch(int(t["sequences"]), seed_offset=53)
     engine = ctx.make_engine()
