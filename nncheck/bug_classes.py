@@ -29,7 +29,9 @@ CATALOGUE: tuple[BugClass, ...] = (
     BugClass(
         "D1", "exact duplicate samples in train", ("data.duplicates",), ("data.near_duplicates",)
     ),
-    BugClass("D2", "test samples that also occur in train", ("data.leakage",)),
+    BugClass(
+        "D2", "test samples that also occur in train", ("data.leakage",), ("data.sequence_overlap",)
+    ),
     BugClass(
         "D3",
         "identical inputs with different labels",
@@ -58,15 +60,27 @@ CATALOGUE: tuple[BugClass, ...] = (
         "M2",
         "nothing learns (lr zero, frozen, detached)",
         ("overfit.one_batch", "overfit.loss_decreases"),
+        ("overfit.lm_one_batch",),
     ),
-    BugClass("M3", "bad init scale", ("skeleton.init_loss", "skeleton.init_scale")),
+    BugClass(
+        "M3",
+        "bad init scale",
+        ("skeleton.init_loss", "skeleton.init_scale"),
+        ("skeleton.lm_init_loss",),
+    ),
     BugClass(
         "M4",
         "softmax twice / wrong loss for the outputs",
         ("skeleton.init_loss", "overfit.one_batch"),
+        ("skeleton.lm_init_loss",),
     ),
     BugClass("M5", "unseeded randomness", ("skeleton.determinism",)),
-    BugClass("M6", "samples mixed across the batch", ("skeleton.batch_independence",)),
+    BugClass(
+        "M6",
+        "samples mixed across the batch",
+        ("skeleton.batch_independence",),
+        ("skeleton.sequence_independence",),
+    ),
     BugClass("M7", "the model ignores its input", ("skeleton.input_independent",)),
     BugClass("M8", "output layer size does not match the classes", ("data.integrity",)),
     BugClass("M9", "backprop disagrees with the forward pass", ("skeleton.gradient_check",)),
@@ -92,6 +106,12 @@ CATALOGUE: tuple[BugClass, ...] = (
     ),
     BugClass("T2", "missing values as ?, empty, NA or numeric sentinels", ("data.missing_values",)),
     BugClass("T3", "the same group on both sides of the split", ("data.leakage",)),
+    BugClass(
+        "S1",
+        "sequence model sees the future; targets unshifted; padding in the loss",
+        ("skeleton.causal", "data.sequence_targets", "data.padding"),
+        ("skeleton.lm_init_loss",),
+    ),
 )
 BY_ID = {b.id: b for b in CATALOGUE}
 

@@ -37,6 +37,9 @@ CASES = {
     "no_zero_grad": ("P3", "skeleton.grad_accumulation", ["never zeroes them"]),
     "sorted_loader": ("P3", "data.loader_batches", ["in class order"]),
     "worker_shared_rng": ("P3", "data.worker_seeds", ["share one random stream"]),
+    "non_causal_lm": ("S1", "skeleton.causal", ["sees the future"]),
+    "targets_not_shifted": ("S1", "data.sequence_targets", ["not shifted"]),
+    "padding_in_loss": ("S1", "data.padding", ["counts padding"]),
 }
 
 MODEL_CHECKS = [

@@ -8,7 +8,14 @@ import re
 
 from tests.conftest import DATA
 
-LISTED = re.findall(r"^([0-9a-f]{64})  (\S+)$", (DATA / "README.md").read_text(), re.M)
+_LINE = re.compile(r"^([0-9a-f]{64})  (\S+)$", re.M)
+LISTED = _LINE.findall((DATA / "README.md").read_text())
+# A folder of many small files (data/digits_rgb/) lists them in its own SHA256SUMS, which
+# README lists: every file is still covered by a published digest.
+for _digest, _name in list(LISTED):
+    if _name.endswith("/SHA256SUMS"):
+        _folder = _name.rsplit("/", 1)[0]
+        LISTED += [(d, f"{_folder}/{n}") for d, n in _LINE.findall((DATA / _name).read_text())]
 
 
 def test_readme_lists_every_bundled_file() -> None:

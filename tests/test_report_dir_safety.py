@@ -213,7 +213,7 @@ def test_control_characters_keep_junit_parseable(tmp_path: Path) -> None:
     csv = tmp_path / "labels.csv"
     rows = WINE.read_text().splitlines()
     header, body = rows[0], rows[1:]
-    names = {"0": "red\x1b[31m", "1": "bell\x07", "2": "nul\x00x"}
+    names = {"0": "red\x1b[31m", "1": "bell\x07", "2": "unit\x1fsep"}  # (NUL: a binary file)
     label_col = header.split(",").index("label")
     fixed = []
     for row in body:

@@ -22,8 +22,9 @@ from nncheck.bug_classes import CATALOGUE
 
 # bug class -> (what it is, the checks that must flag it): the catalogue, in one place.
 # The zoo injects into data, recipes and models (D, M); the P classes live in the user's
-# own training pieces (optimizer, schedule, step, Dataset, loader) and are caught by name
-# in examples/bugs (tests/test_bug_examples.py).
+# own training pieces (optimizer, schedule, step, Dataset, loader) and the S classes need
+# sequence data and models: both are caught by name in examples/bugs
+# (tests/test_bug_examples.py).
 CLASSES: dict[str, tuple[str, tuple[str, ...]]] = {
     b.id: (b.title, b.flagged_by) for b in CATALOGUE if b.id[0] in "DM"
 }

@@ -21,6 +21,7 @@ MAX_EXAMPLES = 20
         "warn_fraction": FRACTION,
         "fail_fraction": FRACTION,
     },
+    requires=("any_task",),
 )
 def data_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Exact duplicate samples inside train and inside test: counts, fractions, row groups.

@@ -21,6 +21,7 @@ MAX_EXAMPLES = 10
     ranges={
         "max_examples": EXAMPLES,
     },
+    requires=("any_task",),
 )
 def data_integrity(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Shapes, NaN/inf, empty splits, labels outside the classes, non-numeric targets.

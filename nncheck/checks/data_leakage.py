@@ -216,7 +216,7 @@ def _rounded_leaks(ds: Any, lk: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray
     match, places = rounded_matches(x_te[rest], x_tr)
     hit = match >= 0
     keys_te, keys_tr = ds.test.record_keys, ds.train.record_keys
-    if keys_te is not None and keys_tr is not None:
+    if keys_te is not None and keys_tr is not None and hit.any():
         # a table whose names or ids were left out: two passengers whose ages and fares
         # round alike are two records, not a re-encoded copy, unless their keys agree too
         same = np.zeros(len(hit), bool)

@@ -45,6 +45,10 @@ REQUIREMENTS = (
     "pipeline_test",
     "loader",
     "table",
+    # A language model's data (a target per token) runs only the checks that say they take
+    # it: "sequences" (written for it) or "any_task" (meaningful for every task).
+    "sequences",
+    "any_task",
 )
 
 

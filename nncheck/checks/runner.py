@@ -23,11 +23,16 @@ CheckDone = Callable[[CheckResult], None]
 def unmet_requirement(spec: CheckSpec, ctx: Context) -> str | None:
     """The reason ``spec`` cannot run in this context, or None."""
     ds = ctx.dataset
+    task = ds.task.replace("_", " ")
+    if ds.is_sequence and not {"sequences", "any_task"} & set(spec.requires):
+        return "judges one target per sample; a language model has one per token"
+    if "sequences" in spec.requires and not ds.is_sequence:
+        return f"needs token sequences (task: language_model); this is a {task} task"
     for need in spec.requires:
         if need == "labels" and ds.task != "classification":
-            return "needs class labels; this is a regression task"
+            return f"needs class labels; this is a {task} task"
         if need == "regression" and ds.task != "regression":
-            return "needs a regression target; this is a classification task"
+            return f"needs a regression target; this is a {task} task"
         if need == "images" and not ds.is_image:
             return "needs image data"
         if need == "table" and ds.table is None:

@@ -24,7 +24,7 @@ from nncheck.results import CheckOutcome, result
         "other_seed_steps": STEPS,
         "tolerance": NON_NEGATIVE,
     },
-    requires=("engine", "trainable"),
+    requires=("engine", "trainable", "any_task"),
 )
 def determinism(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Two short trainings with the same seed are identical; another seed differs.

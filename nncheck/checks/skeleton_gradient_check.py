@@ -29,7 +29,7 @@ from nncheck.results import CheckOutcome, result
         "warn_error": POSITIVE,
         "fail_error": POSITIVE,
     },
-    requires=("engine", "trainable"),
+    requires=("engine", "trainable", "any_task"),
 )
 def gradient_check(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """The gradients backprop computes agree with finite differences of the loss.

@@ -41,16 +41,20 @@ def load_dataset(data: DataSection, seed: int) -> Dataset:
     ``seed`` is the recipe's seed; it drives the test-fraction split only.
     Raises ``DataError`` (naming the file) when the data cannot be read or used.
     """
+    if data.task == "language_model":
+        from nncheck.data.sequences import load_sequences
+
+        return load_sequences(data, seed)
     notes: list[str] = []
     assert data.train is not None  # a data factory is read by nncheck.data.python_data
-    train = load_source(data.train, data.target, data.second_annotation, data.csv)
+    train = load_source(data.train, data.target, data.second_annotation, data.csv, data.image_hw)
     notes.extend(train.notes)
     test: RawSplit | None = None
     if not isinstance(data.test, FractionSplit):
         test_target = data.target
         if test_target is None and _kind(data.test) == _kind(data.train):
             test_target = train.target  # the same guessed column, not a second guess
-        test = load_source(data.test, test_target, data.second_annotation, data.csv)
+        test = load_source(data.test, test_target, data.second_annotation, data.csv, data.image_hw)
         notes.extend(f"test: {n}" for n in test.notes)
     return assemble_dataset(train, test, data, seed, notes)
 

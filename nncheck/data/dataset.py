@@ -15,15 +15,17 @@ import numpy as np
 if TYPE_CHECKING:
     from nncheck.data.table_report import TableReport
 
-Task = Literal["classification", "regression"]
+Task = Literal["classification", "regression", "language_model"]
 
 
 @dataclass(frozen=True)
 class Split:
     """One split (train or test)."""
 
-    x: np.ndarray  # float32 (n, *input_shape), after the recipe's normalization
+    x: np.ndarray  # float32 (n, *input_shape), after the recipe's normalization;
+    #                int64 token ids (n, T) for a language model
     y: np.ndarray  # int64 class index (-1 = not a valid class) | float32 (NaN = not numeric)
+    #                | int64 next-token ids (n, T) for a language model
     x_raw: np.ndarray  # features before normalization: as loaded; tables encoded (one-hot...)
     y_raw: np.ndarray  # target values as found in the file (numbers or strings)
     source: str  # file(s) it came from, or "<fraction of train>" for a split
@@ -49,7 +51,8 @@ class Dataset:
     test: Split
     task: Task
     task_inferred: bool  # True when the recipe left `task` out and we guessed it
-    classes: tuple[str, ...] | None  # class names in index order (classification)
+    classes: tuple[str, ...] | None  # class names in index order (classification), or
+    #                                   the vocabulary, token id order (language model)
     input_shape: tuple[int, ...]  # per-sample shape: (13,) for wine, (28, 28) for MNIST
     feature_names: tuple[str, ...] | None  # column names for tabular data
     normalize: str  # none | standardize | minmax | scale255
@@ -63,6 +66,8 @@ class Dataset:
     # are not normalized), and what the data layer found about the columns.
     feature_kinds: tuple[str, ...] | None = None
     table: TableReport | None = None
+    # language_model: the padding token id (excluded from the loss), when the recipe names it.
+    pad_token: int | None = None
 
     @property
     def n_classes(self) -> int:
@@ -70,7 +75,12 @@ class Dataset:
 
     @property
     def n_outputs(self) -> int:
-        return self.n_classes if self.task == "classification" else 1
+        return 1 if self.task == "regression" else self.n_classes
+
+    @property
+    def is_sequence(self) -> bool:
+        """Samples are token sequences with one target per token (a language model)."""
+        return self.task == "language_model"
 
     @property
     def n_features(self) -> int:

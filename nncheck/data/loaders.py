@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nncheck.data.idx import is_idx_name, read_idx
+from nncheck.data.images import IMAGE_SUFFIXES, channels_first, decode_images, list_image_folder
 from nncheck.data.size_limits import (
     NPY_MAGIC,
     ZIP_MAGIC,
@@ -80,11 +81,14 @@ def load_source(
     target: str | int | None = None,
     second_annotation: str | None = None,
     csv: CsvOptions | None = None,
+    image_size: tuple[int, int] | None = None,
 ) -> RawSplit:
     """Read one recipe source (an absolute path or an images/labels pair) by its extension.
 
     ``target`` is a column name (csv/parquet), an array key (npz) or a column index (npy);
-    None lets the reader pick a conventional name (and say so in ``notes``).
+    None lets the reader pick a conventional name (and say so in ``notes``). A folder is an
+    image folder; a CSV whose one feature column names image files is a manifest.
+    ``image_size`` (height, width) resizes image files.
     """
     if isinstance(source, PairSource):
         if second_annotation is not None:
@@ -94,10 +98,17 @@ def load_source(
             )
         return read_pair(source.images, source.labels)
     path = str(source)
+    if os.path.isdir(path):
+        if second_annotation is not None:
+            raise DataError(
+                f"{path}: second_annotation needs a table or an npz key; an image folder has"
+                " only one labelling (its subfolders)"
+            )
+        return read_image_folder(path, image_size)
     _check_file(path)
     name = path.lower()
     if name.endswith(_CSV_SUFFIXES):
-        return read_csv(path, target, second_annotation, csv)
+        return read_csv(path, target, second_annotation, csv, image_size)
     if name.endswith((".parquet", ".pq")):
         return read_parquet(path, target, second_annotation)
     if name.endswith(".npz"):
@@ -124,9 +135,11 @@ def read_csv(
     target: str | int | None = None,
     second: str | None = None,
     options: CsvOptions | None = None,
+    image_size: tuple[int, int] | None = None,
 ) -> RawSplit:
     """Read a CSV in its own dialect (sniffed, or as ``options`` say) as text cells; the
-    target and second annotation are columns."""
+    target and second annotation are columns. A CSV whose only feature column holds image
+    file names is a manifest: the images are read."""
     import pandas as pd
 
     from nncheck.data.dialect import sniff
@@ -158,6 +171,9 @@ def read_csv(
         raise DataError(f"{path}: cannot read CSV ({_first_line(exc)})") from None
     if not dialect.header:
         df.columns = [f"col_{j + 1}" for j in range(df.shape[1])]
+    manifest = _manifest_column(df)
+    if manifest is not None:
+        return _read_manifest(df, path, manifest, target, second, image_size)
     notes.insert(0, dialect.describe())
     return _from_frame(df, path, target, second, dialect, notes)
 
@@ -175,6 +191,109 @@ def _read_csv_text(path: str, dialect: Dialect) -> Any:
         keep_default_na=False,
         na_filter=False,
         skipinitialspace=True,
+    )
+
+
+def _manifest_column(df: Any) -> str | None:
+    """The column naming image files, when every value of it does (and it is the only
+    text column besides a target): that CSV is a manifest, not a table of features."""
+    from pandas.api import types as pdt
+
+    found = []
+    for col in df.columns:
+        s = df[col]
+        if not (pdt.is_object_dtype(s) or pdt.is_string_dtype(s)) or not len(s):
+            continue
+        if s.isna().any() or not _names_images(s.iloc[:20]) or not _names_images(s):
+            continue
+        found.append(str(col))
+    return found[0] if len(found) == 1 else None
+
+
+def _names_images(s: Any) -> bool:
+    """Every value is text ending in an image suffix (one vectorized pass)."""
+    try:
+        ends = s.astype(str).str.strip().str.lower().str.endswith(IMAGE_SUFFIXES)
+    except (TypeError, ValueError):
+        return False
+    return bool(ends.all())
+
+
+def _read_manifest(
+    df: Any,
+    path: str,
+    column: str,
+    target: str | int | None,
+    second: str | None,
+    image_size: tuple[int, int] | None,
+) -> RawSplit:
+    """Images listed in a CSV (paths relative to the CSV's folder) with their labels."""
+    columns = [str(c) for c in df.columns]
+    df.columns = columns
+    notes: list[str] = [f"image manifest: file paths in column {shown(column)}"]
+    others = [c for c in columns if c != column]
+    if not others:
+        raise DataError(f"{path}: an image manifest needs a label column besides {shown(column)}")
+    from nncheck.data.tables import parse_column, target_values
+
+    parsed = [parse_column(c, df[c]) for c in others]
+    tcol = _resolve_target_column(path, others, target, notes, parsed)
+    base = os.path.dirname(os.path.abspath(path))
+    files = [os.path.join(base, str(p).strip()) for p in df[column].tolist()]
+    for row, f in enumerate(files):
+        if not os.path.isfile(f):
+            raise DataError(
+                f"{path}: line {row + 2}: image file not found: {shown(f, 200)}"
+                " (paths are relative to the manifest)"
+            )
+    x, image_notes = decode_images(files, image_size)
+    notes.extend(image_notes)
+    y2 = None
+    if second is not None:
+        scol = _resolve_named(path, others, second, "second_annotation column")
+        if scol == tcol:
+            raise DataError(
+                f"{path}: second_annotation {shown(second)} is the target column itself"
+            )
+        y2 = target_values(df[scol])
+    notes.append(_image_note(x))
+    return RawSplit(
+        x=x,
+        y_raw=target_values(df[tcol]),
+        y2_raw=y2,
+        feature_names=None,
+        source=path,
+        is_image=True,
+        target=tcol,
+        notes=tuple(notes),
+    )
+
+
+def read_image_folder(folder: str, image_size: tuple[int, int] | None = None) -> RawSplit:
+    """An image folder: one subfolder per class, its name the label."""
+    files, labels = list_image_folder(folder)
+    x, notes = decode_images(files, image_size)
+    classes = sorted(set(labels))
+    notes = [f"image folder: {len(files)} files in {len(classes)} class subfolders", *notes]
+    notes.append(_image_note(x))
+    return RawSplit(
+        x=x,
+        y_raw=np.asarray(labels),
+        y2_raw=None,
+        feature_names=None,
+        source=folder,
+        is_image=True,
+        target=None,
+        notes=tuple(notes),
+    )
+
+
+def _image_note(x: np.ndarray) -> str:
+    if x.ndim == 3:
+        return f"images: grey, {x.shape[1]}x{x.shape[2]} (height x width)"
+    return (
+        f"images: {x.shape[1]} channels, {x.shape[2]}x{x.shape[3]} (height x width),"
+        " kept as N x C x H x W"
     )
 
 
@@ -411,6 +530,7 @@ def read_npz(path: str, target: str | int | None = None, second: str | None = No
                 )
             y2 = _as_labels(_npz_get(archive, path, skey), path, f"key {shown(skey)}")
     x = _as_features(x, path, f"key {shown(xkey)}")
+    x = channels_first(x, path, notes)
     notes.extend(_precision_notes(x))
     y = _as_labels(y, path, f"key {shown(ykey)}")
     _same_length(path, x, f"key {shown(xkey)}", y, f"key {shown(ykey)}")
@@ -426,6 +546,35 @@ def read_npz(path: str, target: str | int | None = None, second: str | None = No
         target=ykey,
         notes=tuple(notes),
     )
+
+
+def read_npz_keys(
+    path: str, wanted: Sequence[Sequence[str]], required: Sequence[bool]
+) -> tuple[list[np.ndarray | None], list[str | None]]:
+    """For each list of candidate keys in ``wanted``, the first present one's array (None
+    when absent and not required): the npz reading of ``read_npz`` for other layouts, such
+    as token ids (``nncheck.data.sequences``). A required key that is missing is named."""
+    _check_file(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable .npz archive ({_first_line(exc)})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(f"{path}: is a single .npy array, not an .npz archive; rename it .npz")
+    arrays: list[np.ndarray | None] = []
+    found: list[str | None] = []
+    with archive:
+        keys = list(archive.files)
+        for candidates, need in zip(wanted, required, strict=True):
+            key = next((k for k in candidates if k in keys), None)
+            if key is None and need:
+                raise DataError(
+                    f"{path}: expected one of the keys {_list(list(candidates))};"
+                    f" {_available(keys, candidates[0])}"
+                )
+            found.append(key)
+            arrays.append(None if key is None else _npz_get(archive, path, key))
+    return arrays, found
 
 
 def _npz_get(archive: Any, path: str, key: str) -> np.ndarray:

@@ -55,8 +55,16 @@ def engine_config(
             f"model.loss: cross_entropy needs class labels, but the task is regression"
             f" ({how}); use loss: mse, or task: classification if the target holds classes"
         )
+    if dataset.is_sequence:
+        if model.engine != "torch":
+            raise UsageError(
+                "model.engine: a language model needs engine: torch and a factory (the numpy"
+                " MLP has no notion of sequences; see recipes/shakespeare_char.yaml)"
+            )
+        if model.loss == "mse":
+            raise UsageError("model.loss: a language model is trained with cross_entropy")
     builtin = train.loss if train.loss in ("cross_entropy", "mse") else None
-    loss = model.loss or builtin or ("cross_entropy" if dataset.task == "classification" else "mse")
+    loss = model.loss or builtin or ("mse" if dataset.task == "regression" else "cross_entropy")
     if model.engine == "numpy":
         check_model_memory(
             dataset.n_features,
@@ -96,6 +104,7 @@ def engine_config(
             "recipe_dir": recipe.base_dir,
             "objects": objects,
             "batch": batch,
+            "pad_token": dataset.pad_token,
         },
     )
 
@@ -133,9 +142,14 @@ def _gib(n: int) -> str:
 
 
 def output_prior(dataset: Dataset) -> tuple[float, ...]:
-    """Class frequencies (classification) or the target mean (regression), on train."""
+    """Class frequencies (classification), token frequencies of the targets (language
+    model, padding left out) or the target mean (regression), on train."""
     y = dataset.train.y
-    if dataset.task == "classification":
+    if dataset.is_sequence:
+        y = y.reshape(-1)
+        if dataset.pad_token is not None:
+            y = y[y != dataset.pad_token]
+    if dataset.task in ("classification", "language_model"):
         valid = y[y >= 0]
         if not valid.size or not dataset.n_classes:
             return ()
@@ -163,4 +177,8 @@ def engine_factory(recipe: Recipe, objects: UserObjects | None = None) -> Engine
     # before any check runs (each engine resolves it again, from the import cache).
     if objects is None or objects.model is None:
         resolve_factory(recipe.model.factory, recipe.base_dir)
+    if recipe.data.task == "language_model":
+        from nncheck.engines.torch_sequence import TorchSequenceEngine
+
+        return TorchSequenceEngine
     return TorchEngine

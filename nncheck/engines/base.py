@@ -25,7 +25,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-Task = Literal["classification", "regression"]
+Task = Literal["classification", "regression", "language_model"]
 
 
 @dataclass(frozen=True)

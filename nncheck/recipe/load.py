@@ -217,10 +217,11 @@ def _resolve_source(source: str | PairSource, base: Path, key: str) -> str | Pai
             images=_existing_file(source.images, base, f"{key}.images"),
             labels=_existing_file(source.labels, base, f"{key}.labels"),
         )
-    return _existing_file(source, base, key)
+    # A folder is an image folder (one subfolder per class); the loader lists it.
+    return _existing_file(source, base, key, folder_ok=True)
 
 
-def _existing_file(path: str, base: Path, key: str) -> str:
+def _existing_file(path: str, base: Path, key: str, folder_ok: bool = False) -> str:
     if "\0" in path:
         raise RecipeError(f"{key}: the path contains a null byte: {shown(path, 200)}")
     full = resolve_path(base / Path(path).expanduser(), key)
@@ -233,6 +234,8 @@ def _existing_file(path: str, base: Path, key: str) -> str:
         ) from None
     if not is_file and not full.exists():
         raise RecipeError(f"{key}: file not found: {where} (paths are relative to the recipe)")
+    if not is_file and folder_ok and full.is_dir():
+        return str(full)
     if not is_file:
         raise RecipeError(f"{key}: not a file: {where}")
     if not os.access(full, os.R_OK):

@@ -97,6 +97,13 @@ class OneHotOptions(_Strict):
     min_count: Int = Field(5, ge=1)
 
 
+# Larger images than this per side are a typo (or belong to a model nncheck cannot audit
+# in memory); a pair [height, width] or one number for square images.
+MAX_IMAGE_SIDE = 4096
+MAX_BLOCK_SIZE = 65_536
+ImageSide = Annotated[Int, Field(ge=1, le=MAX_IMAGE_SIDE)]
+
+
 class DataSection(_Strict):
     # A data file, or `factory: "module:function"` returning (train, test) as Python
     # objects (numpy (x, y), a pandas DataFrame, a torch Dataset or DataLoader).
@@ -109,7 +116,7 @@ class DataSection(_Strict):
     # The input key of dict batches (a Dataset whose items are {"image": ..., "label": ...}).
     input_key: Union[str, None] = None
     test: Union[FractionSplit, str, PairSource] = Field(default_factory=FractionSplit)
-    task: Literal["classification", "regression", None] = None
+    task: Literal["classification", "regression", "language_model", None] = None
     # None: standardize a data file; leave the user's own pipeline's output as it is.
     normalize: Literal["none", "standardize", "minmax", "scale255", None] = None
     second_annotation: Union[str, None] = None
@@ -117,6 +124,17 @@ class DataSection(_Strict):
     # Items of a Python data source the data checks read at most (a seeded sample, said in
     # the report); the default keeps MNIST-sized data whole.
     max_samples: Int = Field(60_000, ge=1)
+
+    # Resize every image file to this (height, width); one number is a square.
+    image_size: Union[
+        ImageSide, Annotated[list[ImageSide], Field(min_length=2, max_length=2)], None
+    ] = None
+
+    # language_model: a .txt file is cut into blocks of this many characters (inputs) plus
+    # one (the next-character targets); an npz of token ids keeps its own length.
+    block_size: Union[Annotated[Int, Field(ge=1, le=MAX_BLOCK_SIZE)], None] = None
+    # language_model: this token id is padding, excluded from the loss and the checks.
+    pad_token: Union[Annotated[Int, Field(ge=0, le=MAX_CLASSES)], None] = None
 
     # ---- tables (csv / parquet); see README "Tables as they come"
     categorical: list[str] = Field(default_factory=list)  # numeric columns to one-hot too
@@ -162,6 +180,14 @@ class DataSection(_Strict):
             if not order:
                 raise ValueError(f"data.ordinal.{column}: list the values, lowest first")
         return self
+
+    @property
+    def image_hw(self) -> tuple[int, int] | None:
+        if self.image_size is None:
+            return None
+        if isinstance(self.image_size, int):
+            return (self.image_size, self.image_size)
+        return (self.image_size[0], self.image_size[1])
 
     @field_validator("classes")
     @classmethod

@@ -149,7 +149,8 @@ class TorchEngine:
             "adam",
         ):
             raise ValueError(f"unknown optimizer {config.optimizer!r}")
-        self.classification = config.task == "classification"
+        # Class (or next-token) indices as targets: softmax outputs, a log-prior bias.
+        self.classification = config.task in ("classification", "language_model")
         self.n_outputs = int(config.n_outputs)
         self.input_shape = tuple(int(s) for s in config.input_shape)
         self.model_input_shape = model_input_shape(self.input_shape)
@@ -324,8 +325,7 @@ class TorchEngine:
         (which decide ``threads``). Leaves no trace in the model.
         """
         gen = torch.Generator().manual_seed(mix(self.seed, SALT_PROBE))
-        x = torch.randn((_PROBE_BATCH, *self.model_input_shape), generator=gen, dtype=self.tdtype)
-        x = x.to(self.device)
+        x = self._probe_input(gen).to(self.device)
         order: list[tuple[str, torch.nn.Linear]] = []
         names = {id(m): n for n, m in self.model.named_modules()}
         macs = [0]
@@ -488,6 +488,20 @@ class TorchEngine:
 
     # ---- internals ------------------------------------------------------------------
 
+    @property
+    def input_dtype(self) -> np.dtype:
+        """The dtype the model receives (the engine's float dtype; token ids for sequences)."""
+        return self.dtype
+
+    def _probe_input(self, gen: torch.Generator) -> torch.Tensor:
+        """A seeded batch of the model's input shape, for ``_probe``."""
+        shape = (_PROBE_BATCH, *self.model_input_shape)
+        return torch.randn(shape, generator=gen, dtype=self.tdtype)
+
+    def _n_correct(self, out: torch.Tensor, yt: torch.Tensor) -> float:
+        """Correct predictions in a batch, counted per sample (accuracy = this / batch)."""
+        return float((out.detach().argmax(dim=1) == yt).sum())
+
     def _set_training(self, flag: bool) -> None:
         if self._training != flag:
             self.model.train(flag)
@@ -499,8 +513,8 @@ class TorchEngine:
         a = x if isinstance(x, np.ndarray) else np.asarray(x)
         if a.shape[1:] != self.input_shape:
             raise ValueError(f"inputs have shape {a.shape}; expected (n, *{self.input_shape})")
-        if a.dtype != self.dtype or not a.flags.c_contiguous or not a.flags.writeable:
-            a = np.array(a, dtype=self.dtype, order="C")  # torch wants writeable memory
+        if a.dtype != self.input_dtype or not a.flags.c_contiguous or not a.flags.writeable:
+            a = np.array(a, dtype=self.input_dtype, order="C")  # torch wants writeable memory
         t = torch.from_numpy(a).view(a.shape[0], *self.model_input_shape)
         return t.to(self.device, non_blocking=True) if self.device.type != "cpu" else t
 
@@ -716,7 +730,7 @@ class TorchEngine:
 
     def _step(
         self, xt: torch.Tensor, yt: torch.Tensor, seed: int, want_correct: bool
-    ) -> tuple[float, int]:
+    ) -> tuple[float, float]:
         """One update in train mode with the global generators at ``seed``; skipped when
         the loss is not finite. Returns (loss, correct predictions)."""
         self._set_training(True)
@@ -730,9 +744,9 @@ class TorchEngine:
             self._first_step_done = True
         else:
             out, value = run(xt, yt)
-        correct = 0
-        if want_correct and out is not None and out.shape[:1] == yt.shape[:1] and out.ndim == 2:
-            correct = int((out.argmax(dim=1) == yt).sum())
+        correct = 0.0
+        if want_correct and out is not None and out.shape[:1] == yt.shape[:1] and out.ndim >= 2:
+            correct = self._n_correct(out, yt)
         if np.isfinite(value):
             self.n_steps += 1
             if self.scheduler is not None:
@@ -810,7 +824,7 @@ class TorchEngine:
         a = np.asarray(x)
         if a.shape[1:] != self.input_shape:
             raise ValueError(f"inputs have shape {a.shape}; expected (n, *{self.input_shape})")
-        a = np.ascontiguousarray(a, dtype=self.dtype)
+        a = np.ascontiguousarray(a, dtype=self.input_dtype)
         if not a.flags.writeable:
             a = a.copy()
         x_all = torch.from_numpy(a).reshape(a.shape[0], *self.model_input_shape)
@@ -891,7 +905,7 @@ class TorchEngine:
     def astype(self, dtype: Any) -> TorchEngine:
         """An independent copy computing in ``dtype`` (float64 for finite differences): the
         model deep-copied and cast, optimizer state cast, nothing shared."""
-        other = TorchEngine(self.config, self.seed, dtype=dtype, _model=copy.deepcopy(self.model))
+        other = type(self)(self.config, self.seed, dtype=dtype, _model=copy.deepcopy(self.model))
         other.restore(self.state())
         other.warnings = list(self.warnings)
         other.output_bias_problem, other.output_layer = self.output_bias_problem, self.output_layer
