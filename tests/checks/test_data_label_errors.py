@@ -253,8 +253,8 @@ def test_image_suspects_get_thumbnails_up_to_max_thumbnails(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_quick_model_is_98_percent_accurate_on_mnist(shared_datasets: Path) -> None:
-    mnist = shared_datasets / "mnist"
+def test_quick_model_is_98_percent_accurate_on_mnist(data_dir: Path) -> None:
+    mnist = data_dir / "mnist"
     data = {
         split: {
             "images": str(mnist / f"{stem}-images-idx3-ubyte.gz"),
