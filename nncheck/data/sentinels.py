@@ -6,8 +6,10 @@ because a 0 or a -1 is often a perfectly good value:
 
 - zero: the column is otherwise positive, 0 stands apart from the positive values (the
   smallest positive value is at least ``gap`` times the typical step between the smallest
-  positive values) and it is a spike, not the column's main value (at most ``max_share``
-  of the cells). A blood pressure whose values start at 24 in steps of ~2 has sentinel
+  positive values, and at least a fifth of their median unless the zeros are a tenth of
+  the column or more) and it is a spike, not the column's main value (at most
+  ``max_share`` of the cells). A blood pressure whose values start at 24 in steps of ~2
+  has sentinel
   zeros, and so has an insulin that is 0 in nearly half the rows; a count of pregnancies
   (0, 1, 2, ... in steps of 1) has honest zeros, and so has a capital gain whose positive
   values start at 114 in steps of ~70, or a zoning share that is 0 in 74% of the rows.
@@ -27,6 +29,13 @@ import numpy as np
 
 MIN_DISTINCT = 5
 STEPS_SAMPLED = 10  # steps between the smallest (largest) distinct values that set "typical"
+# A sentinel 0 also stands apart on the column's own scale: its smallest positive value is at
+# least this share of the positive values' median (a blood pressure starts at 24 of a
+# median 72; breast-cancer concavities and their standard errors, honestly 0 for smooth
+# contours, start at 0.002 of a median 0.01-0.03) ...
+MIN_SCALE_SHARE = 0.2
+# ... or the zeros are a large spike (an insulin of 0 in nearly half the rows).
+SPIKE_SHARE = 0.1
 NEGATIVE_CODES = (-1.0, -9.0, -99.0, -999.0, -9999.0)
 NINES_CODES = (99.0, 999.0, 9999.0, 99999.0, 999999.0)
 
@@ -89,7 +98,10 @@ def _zero(v: np.ndarray, min_count: int, gap: float, max_share: float) -> Sentin
         return None
     low = positive[: STEPS_SAMPLED + 1]
     step = float(np.median(np.diff(low)))
-    if step > 0 and positive[0] >= gap * step:
+    apart = (
+        positive[0] >= MIN_SCALE_SHARE * float(np.median(v[v > 0])) or zeros >= SPIKE_SHARE * v.size
+    )
+    if step > 0 and positive[0] >= gap * step and apart:
         return Sentinel(
             0.0,
             zeros,

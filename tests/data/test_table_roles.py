@@ -118,3 +118,18 @@ def test_negative_and_nines_codes():
     assert find_sentinels(plus_minus, 3, 4.0) == []
     honest_max = np.concatenate([np.arange(0, 100, dtype=float)] * 2)  # 99 is just the top
     assert find_sentinels(honest_max, 3, 4.0) == []
+
+
+def test_breast_cancer_concavities_have_honest_zeros(data_dir):
+    """Smooth contours have no concavity: 13 zeros whose smallest positive neighbour is
+    0.002 of a median 0.01-0.03 are measurements, not codes (the bug zoo's healthy breast
+    cancer recipe warned on them); a 0 blood pressure beside values from 24 stays one."""
+    import pandas as pd
+
+    frame = pd.read_csv(data_dir / "breast_cancer.csv")
+    for column in ("mean_concave_points", "concavity_error", "worst_concave_points"):
+        values = frame[column].to_numpy(float)
+        assert np.count_nonzero(values == 0) == 13
+        assert find_sentinels(values, 3, 4.0) == [], column
+    pressure = np.r_[np.zeros(13), np.random.default_rng(0).normal(72, 12, 556).clip(24).round()]
+    assert [s.value for s in find_sentinels(pressure, 3, 4.0)] == [0.0]
