@@ -335,17 +335,7 @@ def test_a_regression_target_near_1e32_gives_verdicts_not_crashes(tmp_path: Path
 
 @pytest.mark.parametrize(
     "kind",
-    [
-        pytest.param(
-            "csv",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 12 gap: the table reader parses CSV text straight to float64"
-                " and does not yet say what 64-bit integers lose",
-            ),
-        ),
-        "npz",
-    ],
+    ["csv", "npz"],
 )
 def test_int64_near_2_62_loads_and_says_what_floats_lose(tmp_path: Path, kind: str) -> None:
     x, y = _wine()

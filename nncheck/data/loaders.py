@@ -40,6 +40,7 @@ from nncheck.data.size_limits import (
     check_npz_member,
     pickle_message,
 )
+from nncheck.data.tables import EXACT_INTEGERS, precision_note
 from nncheck.errors import DataError, cut, shown
 from nncheck.recipe.schema import CsvOptions, PairSource
 
@@ -711,7 +712,6 @@ def _native(arr: np.ndarray) -> np.ndarray:
 
 
 # float64 holds every integer exactly only up to 2**53; past it, neighbours merge.
-_EXACT_INTEGERS = 2**53
 
 
 def _precision_notes(x: Any, names: Sequence[str] | None = None) -> list[str]:
@@ -734,16 +734,13 @@ def _precision_notes(x: Any, names: Sequence[str] | None = None) -> list[str]:
     for name, v in cols:
         if v.dtype.itemsize < 8 or not v.size:
             continue
-        if v.max() <= _EXACT_INTEGERS and v.min() >= -_EXACT_INTEGERS:
+        if v.max() <= EXACT_INTEGERS and v.min() >= -EXACT_INTEGERS:
             continue
         exact, as_float = np.unique(v).size, np.unique(v.astype(np.float64)).size
         if as_float < exact:
             peak = max(abs(float(v.max())), abs(float(v.min())))
             label = shown(name) if names is not None else name
-            notes.append(
-                f"feature {label}: integers up to {peak:.3g} are not exact as floats"
-                f" (exact only up to 2**53): its {exact} distinct values become {as_float}"
-            )
+            notes.append(precision_note(label, exact, as_float, peak))
     return notes
 
 

@@ -28,8 +28,8 @@ from nncheck.data.encode import TableEncoder
 from nncheck.data.loaders import RawSplit
 from nncheck.data.roles import find_identifiers
 from nncheck.data.table_report import ROWS_SHOWN, ColumnReport, RowSet, TableReport
-from nncheck.data.tables import Column, RawTable, joint_codes, to_numbers
-from nncheck.errors import DataError
+from nncheck.data.tables import Column, RawTable, joint_codes, precision_note, to_numbers
+from nncheck.errors import DataError, shown
 from nncheck.recipe.schema import DataSection
 
 
@@ -262,6 +262,9 @@ def plan_table(
         ),
     )
     _add_notes(notes, report, kinds)
+    for col in feat_cols:
+        if col.inexact is not None and kinds[col.name] == "numeric":
+            notes.append(precision_note(shown(col.name), *col.inexact))
     kept_train = _rows(train, keep, cols)
     kept_test = None if test is None else _rows(test, test_keep, test_cols)  # type: ignore[arg-type]
     return TablePlan(

@@ -53,6 +53,8 @@ _PANDAS_NA = frozenset(
         "null",
     }
 )
+# float64 holds every integer up to this magnitude exactly, and not all beyond it.
+EXACT_INTEGERS = 2**53
 _THOUSANDS_DOT = r"(?<=\d)\.(?=\d{3}(?:[.,]|$))"
 
 
@@ -66,6 +68,9 @@ class Column:
     missing: np.ndarray  # bool (n,)
     markers: dict[str, int] = field(default_factory=dict)  # "NA" -> 12, "" -> 3 (as written)
     odd: dict[str, int] = field(default_factory=dict)  # words among numbers, counted as missing
+    # integers written beyond 2**53 that float64 cannot tell apart: (distinct as written,
+    # distinct as floats, largest magnitude); None when every number is exact
+    inexact: tuple[int, int, float] | None = None
 
     @property
     def numeric(self) -> bool:
@@ -95,7 +100,7 @@ class Column:
         markers = dict(self.markers)
         for k, v in marker_counts.items():
             markers[k] = markers.get(k, 0) + v
-        return Column(self.name, number, text, missing, markers, self.odd)
+        return Column(self.name, number, text, missing, markers, self.odd, self.inexact)
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,10 @@ def parse_column(name: str, values: Any, decimal: str = ".") -> Column:
         number = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         missing = np.isnan(number)
         markers = {"NaN": int(missing.sum())} if missing.any() else {}
-        return Column(name, number, None, missing, markers)
+        inexact = None
+        if dtype.kind in "iu" and dtype.itemsize == 8 and _beyond_exact(number):
+            inexact = _lost_integers(values.to_numpy(dtype=dtype.type, na_value=0), number)
+        return Column(name, number, None, missing, markers, inexact=inexact)
     s = _as_text(values)
     missing = s.isna().to_numpy() | s.str.lower().isin(MISSING_MARKERS).to_numpy(dtype=bool)
     markers = _counts(s[missing].fillna("<null>"))
@@ -143,15 +151,60 @@ def parse_column(name: str, values: Any, decimal: str = ".") -> Column:
     is_num = ~np.isnan(number) & present
     n_num = int(is_num.sum())
     if n_num == n_present:
-        return Column(name, number, None, missing, markers)
+        return Column(name, number, None, missing, markers, inexact=_inexact_text(s, number))
     odd_mask = present & ~is_num
     if n_num >= NUMERIC_SHARE * n_present:
         odd = _counts(s[odd_mask])
         if len(odd) <= ODD_VALUES:
-            return Column(name, number, None, missing | odd_mask, markers, odd)
+            inexact = _inexact_text(s, number)
+            return Column(name, number, None, missing | odd_mask, markers, odd, inexact)
     text = s.to_numpy(dtype=object, na_value=None)
     text[missing] = None
     return Column(name, None, text, missing, markers)
+
+
+def precision_note(label: str, exact: int, as_float: int, peak: float) -> str:
+    """Why the network sees fewer distinct values than the file holds (a note, not a
+    failure: the values are valid, only not exact once the engines make them floats)."""
+    return (
+        f"feature {label}: integers up to {peak:.3g} are not exact as floats"
+        f" (exact only up to 2**53): its {exact} distinct values become {as_float}"
+    )
+
+
+def _beyond_exact(number: np.ndarray) -> bool:
+    finite = number[np.isfinite(number)]
+    return bool(finite.size) and float(np.abs(finite).max()) > EXACT_INTEGERS
+
+
+def _lost_integers(ints: np.ndarray, number: np.ndarray) -> tuple[int, int, float] | None:
+    """How many distinct integers float64 merges: ``ints`` exact, ``number`` as floats."""
+    ok = np.isfinite(number)
+    exact, as_float = np.unique(ints[ok]).size, np.unique(number[ok]).size
+    if as_float >= exact:
+        return None
+    return exact, as_float, float(np.abs(number[ok]).max())
+
+
+def _inexact_text(s: Any, number: np.ndarray) -> tuple[int, int, float] | None:
+    """``_lost_integers`` for cells read as text: integers as written (IDs, nanosecond
+    timestamps near 2**62) are compared as integers, the rest as the floats they are."""
+    import pandas as pd
+
+    if not _beyond_exact(number):
+        return None
+    ok = np.isfinite(number)
+    cells = pd.Series(s[ok].to_numpy(dtype=object), dtype="string").str.strip()
+    whole = cells.str.fullmatch(r"[+-]?\d+").fillna(False).to_numpy(dtype=bool)
+    ints = pd.to_numeric(cells[whole], errors="coerce")
+    if ints.dtype.kind not in "iu":  # beyond 64 bits: exactness cannot be judged here
+        return None
+    floats = number[ok]
+    exact = np.unique(ints.to_numpy()).size + np.unique(floats[~whole]).size
+    as_float = np.unique(floats).size
+    if as_float >= exact:
+        return None
+    return exact, as_float, float(np.abs(floats).max())
 
 
 def to_numbers(s: Any, decimal: str = ".") -> np.ndarray:

@@ -199,3 +199,37 @@ def test_decimal_comma_latin1_and_a_parquet_table(tmp_path):
     frame.to_parquet(tmp_path / "p.parquet")
     pq = _load(tmp_path / "p.parquet", missing="impute")
     assert pq.feature_names == _load(PENGUINS, missing="impute").feature_names
+
+
+def test_64_bit_integers_that_floats_merge_are_named_and_exact_ones_are_not(tmp_path):
+    # nanosecond timestamps near 2**62 in a CSV with one "?": the engines see floats, and
+    # floats merge neighbouring integers; small integers and big round floats stay silent
+    n = 120
+    rng = np.random.default_rng(0)
+    stamp = (2**62 + rng.permutation(n) * 7).astype(object)
+    stamp[5] = "?"
+    frame = pd.DataFrame(
+        {
+            "stamp": stamp,
+            "count": rng.integers(0, 50, n),
+            "mass": rng.normal(size=n) * 1e20,  # beyond 2**53, but written as floats
+            "label": np.arange(n) % 2,
+        }
+    )
+    path = tmp_path / "stamps.csv"
+    frame.to_csv(path, index=False)
+    ds = _load(path, target="label", missing="impute")
+    lost = [note for note in ds.notes if "not exact as floats" in note]
+    assert len(lost) == 1, ds.notes
+    assert lost[0].startswith("feature 'stamp': integers up to 4.61e+18")
+    floats = np.unique(np.delete(stamp, 5).astype(np.int64).astype(np.float64)).size
+    assert floats == 2 and lost[0].endswith(f"its {n - 1} distinct values become {floats}")
+
+
+def test_a_dataframe_of_int64_ids_says_what_floats_lose():
+    from nncheck.data.tables import parse_column
+
+    ids = pd.Series(2**62 + np.arange(200, dtype=np.int64))
+    col = parse_column("ids", ids)
+    assert col.inexact is not None and col.inexact[:2] == (200, 1)
+    assert parse_column("small", pd.Series(np.arange(200, dtype=np.int64))).inexact is None
