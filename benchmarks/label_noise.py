@@ -93,16 +93,17 @@ def plant(data: Data, kind: str, rate: float, seed: int = 0) -> Planted:
 def nncheck_dataset(data: Data, folder: Path) -> Any:
     """The data as ``nncheck run`` loads it: files written, a recipe parsed, loaded."""
     from benchmarks.bugzoo.cases import BASE
-    from benchmarks.bugzoo.run import write_split
+    from benchmarks.bugzoo.run import write_splits
     from nncheck.data.build import load_dataset
     from nncheck.recipe.load import parse_recipe
 
     folder.mkdir(parents=True, exist_ok=True)
+    train, test = write_splits(data, folder)
     recipe = {
         "name": f"label-noise-{data.name}",
         "data": {
-            "train": str(folder / write_split(data, folder, "train")),
-            "test": str(folder / write_split(data, folder, "test")),
+            "train": str(folder / train),
+            "test": str(folder / test),
             "target": "y" if data.is_image else data.target,
             "task": "classification",
             **BASE[data.name]["data"],

@@ -17,16 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bugzoo import inject as inj
+from benchmarks.bugzoo import tables as tab
 from benchmarks.bugzoo.datasets import ROOT
 from nncheck.bug_classes import CATALOGUE
 
 # bug class -> (what it is, the checks that must flag it): the catalogue, in one place.
-# The zoo injects into data, recipes and models (D, M); the P classes live in the user's
-# own training pieces (optimizer, schedule, step, Dataset, loader) and the S classes need
-# sequence data and models: both are caught by name in examples/bugs
+# The zoo injects into data, recipes and models (D, M), into table files (T) and into the
+# user's own training pieces (P: the examples/bugs modules, run on the zoo's datasets);
+# the S classes need sequence data and models and are caught by name in examples/bugs
 # (tests/test_bug_examples.py).
+ZOO_CLASSES = "DMTP"
 CLASSES: dict[str, tuple[str, tuple[str, ...]]] = {
-    b.id: (b.title, b.flagged_by) for b in CATALOGUE if b.id[0] in "DM"
+    b.id: (b.title, b.flagged_by) for b in CATALOGUE if b.id[0] in ZOO_CLASSES
 }
 
 EXAMPLES = ROOT / "examples" / "bugs"
@@ -88,6 +90,8 @@ class Case:
     factory: str = "build"  # the function in ``model``
     expected: tuple[str, ...] = ()  # defaults to the class' checks
     exit2: tuple[str, ...] = ()  # exit 2 is the right answer; words its message must hold
+    table: Callable[..., Any] | None = None  # table bug: (train, test frames, rng) -> frames
+    data_factory: str = ""  # a function of ``model`` returning the data from the CSV path
     public: str = ""  # a publicly reported bug: how people ask about it
 
     @property
@@ -109,8 +113,9 @@ class Case:
     def description(self) -> str:
         if self.what:
             return self.what
-        if self.inject is not None and self.inject.__doc__:
-            return self.inject.__doc__.strip().splitlines()[0]
+        for fn in (self.inject, self.table):
+            if fn is not None and fn.__doc__:
+                return fn.__doc__.strip().splitlines()[0]
         return self.slug
 
     @property
@@ -617,7 +622,62 @@ def _cases() -> list[Case]:
             ),
         )
     )
+    # ------------------------------------------------------------------ T1-T3
+    for name in ("wine", "breast_cancer"):
+        add(Case("T1", name, "row_names", table=tab.row_names_sorted_by_class))
+    add(Case("T1", "digits", "customer_ids", table=tab.customer_ids))
+    add(Case("T2", "wine", "question_marks", table=tab.question_marks))
+    add(Case("T2", "digits", "empty_cells", table=tab.empty_cells))
+    add(Case("T2", "diabetes", "zero_bp", table=tab.zero_blood_pressure))
+    for name in ("wine", "breast_cancer"):
+        add(
+            Case(
+                "T3",
+                name,
+                "patients",
+                table=tab.patients_across_the_split,
+                recipe={"data": {"groups": "patient"}},
+            )
+        )
+    # ------------------------------------------------------------------ P1-P3
+    # The examples/bugs modules, each run on two of the zoo's datasets: the pieces
+    # (optimizer, scheduler, step) on the zoo's CSVs, the data factories reading them.
+    pieces = (
+        ("P1", "head_left_out", "optimizer_missing_params", "skeleton.optimizer_params",
+         {"train": {"optimizer": "optimizer_missing_params:make_optimizer"}}, ""),
+        ("P1", "schedule_per_epoch", "schedule_per_epoch", "skeleton.lr_schedule",
+         {"train": {"optimizer": "adam", "lr": 0.003,
+                    "scheduler": "schedule_per_epoch:make_scheduler"}}, ""),
+        ("P2", "augmented_test", "augmented_test_set", "data.test_augmentation", {}, "make_data"),
+        ("P2", "shifted_targets", "shifted_targets", "data.pipeline_targets", {}, "make_data"),
+        ("P3", "no_zero_grad", "no_zero_grad", "skeleton.grad_accumulation",
+         {"train": {"optimizer": "sgd", "lr": 0.01, "step": "no_zero_grad:train_step"}}, ""),
+        ("P3", "sorted_loader", "sorted_loader", "data.loader_batches", {}, "make_data"),
+        ("P3", "worker_rng", "worker_shared_rng", "data.worker_seeds", {}, "make_data"),
+    )  # fmt: skip
+    for bug, slug, module, check, recipe, data_factory in pieces:
+        for name in ("wine", "digits"):
+            add(
+                Case(
+                    bug,
+                    name,
+                    slug,
+                    what=_first_line(ex / f"{module}.py"),
+                    model=ex / f"{module}.py",
+                    recipe={"train": {"steps": 300}, **recipe},
+                    expected=(check,),
+                    data_factory=data_factory,
+                    # the loader bug needs what makes it bite: a file in class order
+                    table=tab.sorted_by_class if slug == "sorted_loader" else None,
+                )
+            )
     return c
+
+
+def _first_line(module: Path) -> str:
+    """The summary line of a bug example's docstring ("P1: the optimizer leaves...")."""
+    text = module.read_text().split('"""')[1].strip().splitlines()[0]
+    return text.split(": ", 1)[-1].rstrip(".")
 
 
 CASES: list[Case] = _cases()
@@ -697,7 +757,7 @@ def classes_in_catalogue(path: Path) -> dict[str, tuple[str, ...]]:
     """Bug classes and their checks as bug-classes.md lists them (for the coverage test)."""
     out: dict[str, tuple[str, ...]] = {}
     for line in path.read_text().splitlines():
-        m = re.match(r"\|\s*([DM]\d+)\s*\|[^|]*\|[^|]*\|\s*([^|]*)\|", line)
+        m = re.match(rf"\|\s*([{ZOO_CLASSES}]\d+)\s*\|[^|]*\|[^|]*\|\s*([^|]*)\|", line)
         if m:
             out[m.group(1)] = tuple(re.findall(r"[a-z_]+\.[a-z_]+", m.group(2)))
     return out

@@ -13,6 +13,7 @@ import json
 import shutil
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -76,19 +77,29 @@ def _seed(text: str) -> int:
     return zlib.crc32(text.encode())
 
 
-def write_split(d: Data, folder: Path, split: str) -> str:
-    x, y = getattr(d, f"x_{split}"), getattr(d, f"y_{split}")
+def write_splits(
+    d: Data, folder: Path, table: Callable[..., Any] | None = None, seed: int = 0
+) -> tuple[str, str]:
+    """The case's train and test files: npz for images, CSVs (features, then the target)
+    for tables, with a table bug written into them."""
     if d.is_image:
-        path = folder / f"{split}.npz"
-        np.savez(path, x=x, y=np.asarray(y))
-        return path.name
+        for split in ("train", "test"):
+            np.savez(
+                folder / f"{split}.npz", x=getattr(d, f"x_{split}"), y=getattr(d, f"y_{split}")
+            )
+        return "train.npz", "test.npz"
     import pandas as pd
 
-    path = folder / f"{split}.csv"
-    frame = pd.DataFrame(x, columns=list(d.feature_names or []))
-    frame[d.target] = y
-    frame.to_csv(path, index=False)
-    return path.name
+    frames = []
+    for split in ("train", "test"):
+        frame = pd.DataFrame(getattr(d, f"x_{split}"), columns=list(d.feature_names or []))
+        frame[d.target] = getattr(d, f"y_{split}")
+        frames.append(frame)
+    if table is not None:
+        frames = list(table(*frames, np.random.default_rng(seed)))
+    for split, frame in zip(("train", "test"), frames):
+        frame.to_csv(folder / f"{split}.csv", index=False)
+    return "train.csv", "test.csv"
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -112,16 +123,25 @@ def materialize(case: Case, folder: Path, root: Path = DATA_DIR) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     d = case_data(case, root)
     base = BASE[case.dataset]
+    train, test = write_splits(d, folder, case.table, _seed(case.id))
+    data: dict[str, Any] = {
+        "train": train,
+        "test": test,
+        "target": "y" if d.is_image else d.target,
+        "task": d.task,
+        **base["data"],
+    }
+    if case.data_factory:  # the user's Dataset/DataLoader, reading the case's train file
+        assert case.model is not None
+        data = {
+            "factory": f"{case.model.stem}:{case.data_factory}",
+            "kwargs": {"path": str((folder / train).resolve())},
+            "task": d.task,
+        }
     recipe: dict[str, Any] = {
         "name": case.id,
         "seed": 0,
-        "data": {
-            "train": write_split(d, folder, "train"),
-            "test": write_split(d, folder, "test"),
-            "target": "y" if d.is_image else d.target,
-            "task": d.task,
-            **base["data"],
-        },
+        "data": data,
         "model": dict(base["model"]),
         "train": dict(base["train"]),
     }
