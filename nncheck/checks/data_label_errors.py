@@ -10,6 +10,8 @@ import numpy as np
 from nncheck.blas import one_blas_thread
 from nncheck.checks._artifacts import thumbnails
 from nncheck.checks._quick_model import (
+    HIDDEN_IMAGES,
+    HIDDEN_TABLES,
     OutOfFold,
     fit_inputs,
     out_of_fold_probs,
@@ -159,7 +161,8 @@ def find_label_issues(
             y_parts.append(s.y if whole else s.y[rows])
         z = np.concatenate(z_parts)
         given = np.concatenate(y_parts).astype(np.int64)
-        model = out_of_fold_probs(z, given, n_classes, folds=folds, seed=seed)
+        hidden = HIDDEN_IMAGES if ds.is_image else HIDDEN_TABLES
+        model = out_of_fold_probs(z, given, n_classes, folds=folds, seed=seed, hidden=hidden)
     probs = model.probs
     n = len(given)
     rows = np.arange(n)
