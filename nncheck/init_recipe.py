@@ -73,6 +73,8 @@ def init_recipe(
     found: list[str] = []
     if raw.table is not None:
         found = _table_settings(raw, recipe["data"])
+        if task == "classification":
+            found += _integer_classes(raw.y_raw, recipe["data"])
     recipe["model"] = {
         "engine": "numpy",
         "hidden": [128] if raw.is_image else [64],
@@ -141,6 +143,28 @@ def _table_settings(raw: Any, data: dict[str, Any]) -> list[str]:
             + ", ".join(f"{c.name} {c.missing}" for c in missing)
         )
     return lines
+
+
+def _integer_classes(y_raw: Any, data: dict[str, Any]) -> list[str]:
+    """A table's integer target that is not 0..K-1 (codes 1..6) gets ``data.classes``:
+    in a table the numbers are the classes' names, which nncheck maps to outputs; in a
+    user's own arrays the same labels would be the off-by-one bug data.integrity names."""
+    import numpy as np
+
+    values = np.asarray(y_raw)
+    if values.dtype.kind not in "iuf":
+        return []
+    present = np.unique(values[np.isfinite(values)] if values.dtype.kind == "f" else values)
+    if not present.size or not np.all(present == np.round(present)):
+        return []
+    ints = [int(v) for v in present]
+    if ints == list(range(len(ints))):
+        return []
+    data["classes"] = ints
+    return [
+        f"Integer labels {ints[0]}..{ints[-1]} are the classes' names here, listed in "
+        f"data.classes so that they map to outputs 0..{len(ints) - 1}"
+    ]
 
 
 def _stem(path: Path) -> str:

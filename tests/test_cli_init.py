@@ -37,6 +37,24 @@ def test_init_regression_csv(tmp_path: Path) -> None:
     assert run.returncode in (0, 1) and "Traceback" not in run.stderr
 
 
+def test_init_table_with_class_codes_1_to_k_runs_clean_integrity(tmp_path: Path) -> None:
+    # statsmodels' modechoice shape: ';' delimited, the last column codes 1..4
+    rows = ["ttme;invc;hinc;psize"] + [
+        f"{10 + (i * 7) % 50};{20 + (i * 3) % 40};{30 + i % 17};{1 + i % 4}" for i in range(160)
+    ]
+    csv = tmp_path / "modes.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    assert run_cli("init", str(csv), cwd=tmp_path).returncode == 0
+    text = (tmp_path / "modes.yaml").read_text()
+    recipe = yaml.safe_load(text)
+    assert recipe["data"]["classes"] == [1, 2, 3, 4] and recipe["data"]["csv"]["delimiter"] == ";"
+    assert "Integer labels 1..4 are the classes' names here" in text
+    run = run_cli("run", "modes.yaml", "--quiet", "--only", "data.integrity", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    checks = {c["id"]: c for c in read_results(tmp_path / "reports" / "modes")["checks"]}
+    assert checks["data.integrity"]["status"] == "pass"
+
+
 def test_init_idx_finds_the_labels_file(tmp_path: Path) -> None:
     images = ROOT / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
     proc = run_cli("init", str(images), "-o", str(tmp_path / "mnist.yaml"))

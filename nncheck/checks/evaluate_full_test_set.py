@@ -27,6 +27,11 @@ from nncheck.checks.context import Context
 from nncheck.checks.registry import EXAMPLES, NON_NEGATIVE, check
 from nncheck.results import CheckOutcome, result
 
+# A verdict the check could not reach with any model is no evidence against this one.
+_TOO_SMALL_HINT = (
+    "No model could pass on so few test samples, so this is not evidence against the model: "
+    "give the test split more samples (data.test.fraction, or more data) to judge it."
+)
 MAX_PER_CLASS_METRICS = 50  # classes listed in metrics (results.json); the table has all
 
 
@@ -53,7 +58,9 @@ def full_test_set(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     when that check needs it).
     Fails when the model is not clearly better than the dumb baseline: the accuracy's
     Wilson lower bound is not above the majority-class accuracy, or (regression) the MSE is
-    not `z` standard errors below the mean predictor's (paired, per sample). A model that
+    not `z` standard errors below the mean predictor's (paired, per sample). Warns instead
+    when the test set is too small for any model to pass (100% accuracy, or perfect
+    predictions, would not be clearly better either: 6 test rows of a 32-row table). A model that
     cannot beat a constant has learned nothing about the inputs: labels misaligned with
     inputs (D4), a training that failed, or a test set unlike the training set. Warns when
     the accuracy beats the majority class but the test loss is above the loss of
@@ -198,6 +205,19 @@ def _classification(
         f"macro F1 {macro_f1:.3f}, worst recall "
         f"{100 * pc['recall'][worst]:.0f}% (class {names[worst]!r})"
     )
+    best_lo, _ = wilson(n, n)
+    if lo <= maj and best_lo <= maj:
+        metrics["test_set_too_small"] = True
+        return result(
+            "warn",
+            f"the test set is too small to show a gain over the majority class: even 100% "
+            f"accuracy on {n} samples has a 95% lower bound of {100 * best_lo:.0f}%, not "
+            f"above the majority class's {100 * maj:.{d_pct}f}%: {said}",
+            hint=_TOO_SMALL_HINT,
+            metrics=metrics,
+            examples=examples,
+            artifacts=artifacts,
+        )
     if lo <= maj:
         return result(
             "fail",
@@ -359,6 +379,18 @@ def _regression(
         f"MAE {fmt_pm(mae, mae_se)}, R² {fmt_pm(r2, r2_se)}; predicting the training mean "
         f"gives MSE {fmt_pm(base['mse'], base['mse_se'])}"
     )
+    best_gain, best_gain_se = mean_se(base_sq)  # perfect predictions
+    if not gain - z * gain_se > 0 and not best_gain - z * best_gain_se > 0:
+        metrics["test_set_too_small"] = True
+        return result(
+            "warn",
+            f"the test set is too small to show a gain over predicting the mean: even "
+            f"perfect predictions on {n} samples would not be {z:g} SE better: {said}",
+            hint=_TOO_SMALL_HINT,
+            metrics=metrics,
+            examples=examples,
+            artifacts=artifacts,
+        )
     if not gain - z * gain_se > 0:
         return result(
             "fail",

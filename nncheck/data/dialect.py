@@ -12,7 +12,9 @@ Heuristics, in order of the evidence they trust:
   decodes any byte, so a file that is not text at all is refused by its NUL bytes).
 - delimiter: the candidate that splits every sampled record into the same number (>= 2)
   of fields; among those, the one giving more fields, except that `;` or tab wins over a
-  `,` that only splits decimal commas.
+  `,` that only splits decimal commas. Runs of spaces (R's ``write.table``, statsmodels'
+  and many UCI files) are the delimiter only when no character delimiter splits the file
+  consistently: a comma file with spaces in its cells stays a comma file.
 - header: a row-1 cell that is not a number above a column of numbers is a header (a
   number column cannot hold a word in row 1 otherwise); row-1 numbers over numeric columns
   mean no header; for all-text columns, a row-1 value that occurs again below it is data.
@@ -37,6 +39,7 @@ from nncheck.recipe.schema import CsvOptions
 SAMPLE_BYTES = 1 << 16
 SAMPLE_RECORDS = 200
 DELIMITERS = (",", ";", "\t", "|")
+WHITESPACE = " "  # runs of spaces and tabs (read with pandas' sep=r"\s+")
 # Cells read as "no value" when deciding what a column holds (data/missing.py has the list
 # the tables use; this one only keeps the header vote from counting "NA" as a word).
 _BLANKS = {"", "na", "n/a", "nan", "null", "?", "-", "#n/a", "<na>"}
@@ -61,7 +64,9 @@ class Dialect:
 
     def describe(self) -> str:
         """One line for the notes: what was decided and which of it was a guess."""
-        delim = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}[self.delimiter]
+        delim = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'", WHITESPACE: "whitespace"}[
+            self.delimiter
+        ]
         parts = [
             f"delimiter {delim}",
             "header row" if self.header else "no header row (columns named col_1, col_2, ...)",
@@ -153,16 +158,31 @@ def sniff_encoding(raw: bytes, truncated: bool) -> str:
 
 
 def _records(sample: str, delimiter: str) -> list[list[str]]:
+    if delimiter == WHITESPACE:  # runs of spaces or tabs, quotes respected; no empty fields
+        sample = sample.replace("\t", " ")
     try:
         rows = list(csv.reader(io.StringIO(sample), delimiter=delimiter, skipinitialspace=True))
     except csv.Error:
         return []
+    if delimiter == WHITESPACE:
+        rows = [[c for c in r if c != ""] for r in rows]
     return [[c.strip() for c in r] for r in rows if r and any(c.strip() for c in r)]
 
 
 def sniff_delimiter(sample: str) -> str:
+    best, consistent = _best_delimiter(sample, DELIMITERS)
+    if not consistent:
+        spaces, spaces_consistent = _best_delimiter(sample, (WHITESPACE,))
+        if spaces_consistent:
+            return spaces
+    return best or ","
+
+
+def _best_delimiter(sample: str, candidates: tuple[str, ...]) -> tuple[str | None, bool]:
+    """The candidate splitting the sample most consistently into >= 2 fields, and
+    whether it splits 90% of the records alike (a ragged file gets its best guess)."""
     scores: dict[str, tuple[float, int]] = {}
-    for delim in DELIMITERS:
+    for delim in candidates:
         records = _records(sample, delim)
         if not records:
             continue
@@ -174,13 +194,13 @@ def sniff_delimiter(sample: str) -> str:
     consistent = {d: s for d, s in scores.items() if s[0] >= 0.9}
     pool = consistent or scores
     if not pool:
-        return ","
-    best = max(pool, key=lambda d: (pool[d][0] >= 0.9, pool[d][1], -DELIMITERS.index(d)))
+        return None, False
+    best = max(pool, key=lambda d: (pool[d][1], -candidates.index(d)))
     if best == ",":
         for other in ("\t", ";", "|"):
             if other in consistent and sniff_decimal(_records(sample, other), other) == ",":
-                return other
-    return best
+                return other, True
+    return best, bool(consistent)
 
 
 def _is_number(cell: str) -> bool:
@@ -244,7 +264,7 @@ def line_of_row(path: str, row: int, dialect: Dialect) -> int:
         return fallback
     try:
         with open(path, newline="", encoding=dialect.encoding) as fh:
-            reader = csv.reader(fh, delimiter=dialect.delimiter, skipinitialspace=True)
+            reader = csv.reader(fh, delimiter=dialect.delimiter[0], skipinitialspace=True)
             prev_end = 0
             record = -first  # -1 = the header
             for fields in reader:

@@ -33,7 +33,7 @@ def _as_words(x: np.ndarray) -> np.ndarray:
         x = x.astype(np.uint8)
     elif x.dtype.kind not in "iu":
         raise TypeError(f"rows of dtype {x.dtype} cannot be hashed as numbers")
-    flat = np.ascontiguousarray(x.reshape(n, -1))
+    flat = np.ascontiguousarray(x.reshape(n, int(np.prod(x.shape[1:], dtype=np.int64))))
     nbytes = flat.shape[1] * flat.dtype.itemsize
     raw = flat.view(np.uint8).reshape(n, nbytes)
     pad = (-nbytes) % 8

@@ -172,6 +172,8 @@ def read_csv(
         raise DataError(f"{path}: cannot read CSV ({_first_line(exc)})") from None
     if not dialect.header:
         df.columns = [f"col_{j + 1}" for j in range(df.shape[1])]
+    else:
+        df.columns = [_unquoted(str(c)) for c in df.columns]
     manifest = _manifest_column(df)
     if manifest is not None:
         return _read_manifest(df, path, manifest, target, second, image_size)
@@ -179,13 +181,21 @@ def read_csv(
     return _from_frame(df, path, target, second, dialect, notes)
 
 
+def _unquoted(name: str) -> str:
+    """A header name in single quotes ('popul', as statsmodels' and some R exports write
+    them; CSV quoting only knows double quotes) without them."""
+    return name[1:-1] if len(name) >= 3 and name[0] == name[-1] == "'" else name
+
+
 def _read_csv_text(path: str, dialect: Dialect) -> Any:
     """Every cell as text: missing markers and numbers are told apart in tables.py."""
     import pandas as pd
 
+    from nncheck.data.dialect import WHITESPACE
+
     return pd.read_csv(
         path,
-        sep=dialect.delimiter,
+        sep=r"\s+" if dialect.delimiter == WHITESPACE else dialect.delimiter,
         header=0 if dialect.header else None,
         encoding=dialect.encoding,
         dtype=str,

@@ -140,21 +140,27 @@ def guess_target(columns: Sequence[Column]) -> tuple[str, str]:
             return by_lower[name].name, "a conventional target name"
     last, first = columns[-1], columns[0]
     k = _levels(last)
-    if last.text is not None and 2 <= k <= MAX_GUESSED_CLASSES:
+    if last.text is not None and _class_like(last, k):
         return last.name, f"the last column, a category with {k} values"
     k_first = _levels(first)
     if (
         first.text is not None
-        and 2 <= k_first <= MAX_GUESSED_CLASSES
+        and _class_like(first, k_first)
         and identifier_evidence(first) is None
     ):
         return first.name, f"the first column, a category with {k_first} values"
-    if last.number is not None and 2 <= k <= MAX_GUESSED_CLASSES and _integral(last):
+    if last.number is not None and _class_like(last, k) and _integral(last):
         return last.name, f"the last column, {k} distinct integers"
     for col in reversed(columns):
         if identifier_evidence(col) is None:
             return col.name, "the last column that is not an identifier"
     return last.name, "the last column"
+
+
+def _class_like(col: Column, k: int) -> bool:
+    """Few values, each held by two rows on average: a column with one value per row (the
+    state names of a 17-row table) names the rows, it cannot be a class to learn."""
+    return 2 <= k <= MAX_GUESSED_CLASSES and 2 * k <= int((~col.missing).sum())
 
 
 def _levels(col: Column) -> int:

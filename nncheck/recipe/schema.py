@@ -81,7 +81,7 @@ class CsvOptions(_Strict):
     """CSV dialect settings; each one left out is sniffed from the file and said in the
     run's notes (a wrong guess is fixed here, not by editing the file)."""
 
-    delimiter: Literal[",", ";", "\t", "|", None] = None
+    delimiter: Literal[",", ";", "\t", "|", " ", None] = None  # " ": runs of whitespace
     header: Union[StrictBool, None] = None  # false: the first line is data; columns col_1..col_N
     encoding: Literal["utf-8", "utf-8-sig", "latin-1", "cp1252", None] = None
     decimal: Literal[".", ",", None] = None

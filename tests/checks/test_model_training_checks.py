@@ -576,3 +576,21 @@ def test_human_baseline_for_regression_reports_mse_and_correlation(
     assert hb.metrics["mse"] == pytest.approx(400, rel=0.2)  # noise std 20
     assert hb.metrics["correlation"] > 0.95
     assert "MSE" in hb.message and "correlation" in hb.message
+
+
+def test_a_test_set_too_small_for_any_model_to_pass_warns_instead_of_failing(
+    tmp_path: Path,
+) -> None:
+    # statsmodels' spector shape: 32 rows, 6 of them test, 2 in 3 of one class. Even 6 of 6
+    # right has a Wilson lower bound (61%) below the majority's 67%: no model could pass.
+    rng = np.random.default_rng(0)
+    n = 32
+    y = (np.arange(n) % 3 == 0).astype(int)
+    df = pd.DataFrame({"gpa": y + rng.normal(0, 0.3, n), "tuce": rng.normal(20, 3, n), "y": y})
+    df.to_csv(tmp_path / "small.csv", index=False)
+    recipe = _starter_recipe(tmp_path, tmp_path / "small.csv", "y", "classification")
+    ev = _run(tmp_path, recipe, "evaluate.full_test_set")["evaluate.full_test_set"]
+    assert ev["metrics"]["n_test"] <= 8
+    assert ev["status"] == "warn" and ev["metrics"]["test_set_too_small"] is True
+    assert "too small to show a gain over the majority class" in ev["message"]
+    assert "even 100% accuracy on" in ev["message"] and "data.test.fraction" in ev["hint"]

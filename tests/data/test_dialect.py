@@ -41,6 +41,30 @@ def test_headerless_file_keeps_its_first_row(tmp_path):
     assert "no header row (columns named col_1, col_2, ...)" in raw.notes[0]
 
 
+def test_whitespace_delimited_with_single_quoted_names(tmp_path):
+    # statsmodels' spector.csv and R's write.table: runs of spaces, names in single quotes
+    path = tmp_path / "spector.csv"
+    lines = ["'OBS' 'GPA' 'TUCE' 'PSI' 'GRADE'"]
+    lines += [
+        f"{i + 1}  {2 + (i % 7) / 5:.2f} {20 + i % 9}  {i % 2} {i % 3 == 0:d}" for i in range(32)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    d = sniff(str(path))
+    assert (d.delimiter, d.header) == (" ", True)
+    assert d.describe().startswith("CSV delimiter whitespace, header row")
+    raw = load_source(str(path), "GRADE")
+    assert raw.feature_names == ("OBS", "GPA", "TUCE", "PSI") and len(raw) == 32
+    assert raw.table.column("TUCE").number[:3].tolist() == [20, 21, 22]
+
+
+def test_spaces_inside_a_comma_file_do_not_make_it_whitespace_delimited(tmp_path):
+    path = tmp_path / "cities.csv"
+    rows = ["city,population,label"] + [f"New York {i},{1000 + i},{i % 2}" for i in range(30)]
+    path.write_text("\n".join(rows) + "\n")
+    assert sniff(str(path)).delimiter == ","
+    assert load_source(str(path)).table.column("city").text[0] == "New York 0"
+
+
 def test_header_votes():
     from nncheck.data.dialect import sniff_header
 

@@ -85,6 +85,20 @@ def test_guessed_target():
     assert guess_target([x, price, name])[0] == "price"
 
 
+def test_a_column_with_one_value_per_row_is_not_a_guessed_class():
+    # statsmodels' cpunish: 17 states, one row each, first; too few rows for identifier rules
+    states = _col("STATE", [f"state {i}" for i in range(17)])
+    rate = _col("DEGREE", np.linspace(0.1, 0.3, 17).round(3))
+    executions = _col("EXECUTIONS", np.arange(17) % 5)
+    assert guess_target([states, executions, rate]) == (
+        "DEGREE",
+        "the last column that is not an identifier",
+    )
+    # the same shape with each value twice is a category
+    kinds = _col("kind", [f"k{i % 8}" for i in range(16)])
+    assert guess_target([kinds, _col("v", np.arange(16.0) / 3)])[0] == "kind"
+
+
 def test_sentinel_zeros_next_to_a_count_with_honest_zeros():
     rng = np.random.default_rng(3)
     n = 500
