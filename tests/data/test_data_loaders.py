@@ -50,7 +50,7 @@ def test_csv_round_trip_and_guessed_target(tmp_path):
 
 def test_csv_target_falls_back_to_last_column(tmp_path):
     path = tmp_path / "t.csv"
-    path.write_text("a,b,result\n1,2,x\n3,4,y\n")
+    path.write_text("a,b,result\n1,2,x\n3,4,y\n5,6,y\n7,8,x\n")
     raw = load_source(str(path))
     assert raw.target == "result"
     assert any("'result' (the last column, a category with 2 values)" in n for n in raw.notes)
