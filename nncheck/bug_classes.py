@@ -112,6 +112,12 @@ CATALOGUE: tuple[BugClass, ...] = (
         ("skeleton.causal", "data.sequence_targets", "data.padding"),
         ("skeleton.lm_init_loss",),
     ),
+    BugClass(
+        "S2",
+        "softmax over independent (multilabel) labels",
+        ("skeleton.multilabel_init",),
+        ("overfit.one_batch",),
+    ),
 )
 BY_ID = {b.id: b for b in CATALOGUE}
 

@@ -40,6 +40,7 @@ CASES = {
     "non_causal_lm": ("S1", "skeleton.causal", ["sees the future"]),
     "targets_not_shifted": ("S1", "data.sequence_targets", ["not shifted"]),
     "padding_in_loss": ("S1", "data.padding", ["counts padding"]),
+    "softmax_multilabel": ("S2", "skeleton.multilabel_init", ["softmax over the labels"]),
 }
 
 MODEL_CHECKS = [

@@ -120,6 +120,9 @@ def per_sample_loss(outputs: np.ndarray, y: np.ndarray, loss: str, task: str) ->
 
 def _per_sample_loss(out: np.ndarray, y: np.ndarray, loss: str, task: str) -> np.ndarray:
     n = out.shape[0]
+    if loss == "bce":  # multilabel: binary cross-entropy per label, summed over labels
+        t = np.asarray(y, dtype=np.float64).reshape(n, -1)
+        return np.sum(np.maximum(out, 0) - out * t + np.log1p(np.exp(-np.abs(out))), axis=1)
     if task == "regression":
         diff = out - np.asarray(y, dtype=np.float64).reshape(n, 1)
         return np.mean(diff * diff, axis=1)
@@ -147,6 +150,10 @@ def constant_losses(
     p = np.asarray(prior, dtype=np.float64)
     if task == "regression":
         return (np.asarray(y, dtype=np.float64) - (p[0] if p.size else 0.0)) ** 2
+    if task == "multilabel":  # each label's train rate, under binary cross-entropy
+        q = np.clip(p, 1e-6, 1.0 - 1e-6)
+        t = np.asarray(y, dtype=np.float64).reshape(-1, p.size)
+        return -np.sum(t * np.log(q) + (1.0 - t) * np.log1p(-q), axis=1)
     labels = np.asarray(y, dtype=np.int64)
     if loss == "cross_entropy":
         q = np.clip(p, 1e-6, None)
@@ -161,6 +168,9 @@ def probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
         with np.errstate(all="ignore"):  # NaN outputs of a diverged run stay NaN
             e = np.exp(out - out.max(axis=1, keepdims=True))
             return e / e.sum(axis=1, keepdims=True)
+    if loss == "bce":  # one independent probability per label
+        with np.errstate(all="ignore"):
+            return 1.0 / (1.0 + np.exp(-out))
     return np.clip(out, 0.0, 1.0)
 
 
@@ -238,6 +248,8 @@ def dumb_baseline(
     initialized output bias starts at). Regression: predict the train mean (MSE, MAE, and
     their standard errors; R² is 0 by construction up to the train/test mean shift).
     """
+    if task == "multilabel":
+        return _multilabel_baseline(y_train, y_test)
     if task == "classification":
         tr = np.asarray(y_train, dtype=np.int64)
         te = np.asarray(y_test, dtype=np.int64)
@@ -278,3 +290,36 @@ def dumb_baseline(
         "test_variance": float(te.var()) if te.size else float("nan"),
         "n_test": int(te.size),
     }
+
+
+def _multilabel_baseline(y_train: np.ndarray, y_test: np.ndarray) -> dict[str, Any]:
+    """Multilabel: predict each label's train rate (binary cross-entropy summed over the
+    labels, the loss a prior bias starts at) and answer "no" to every label that is set in
+    fewer than half the train rows (per-label accuracy, exact-match accuracy)."""
+    tr = np.asarray(y_train, dtype=np.float64)
+    te = np.asarray(y_test, dtype=np.float64)
+    te = te[np.all(np.isfinite(te), axis=1)]
+    rates = np.nan_to_num(np.nanmean(tr, axis=0), nan=0.5) if len(tr) else np.zeros(te.shape[1])
+    q = np.clip(rates, 1e-6, 1.0 - 1e-6)
+    bce = -np.sum(te * np.log(q) + (1.0 - te) * np.log1p(-q), axis=1)
+    bce_mean, bce_se = mean_se(bce)
+    guess = (rates >= 0.5).astype(np.float64)
+    label_acc = (te == guess).mean(axis=0) if len(te) else np.zeros(len(rates))
+    exact = int(np.all(te == guess, axis=1).sum())
+    return {
+        "label_rates": [float(r) for r in rates],
+        "prior_cross_entropy": bce_mean,
+        "prior_cross_entropy_se": bce_se,
+        "majority_label_accuracy": [float(a) for a in label_acc],
+        "majority_exact_match": exact / max(len(te), 1),
+        "n_test": int(len(te)),
+    }
+
+
+def bernoulli_entropy(rates: np.ndarray) -> np.ndarray:
+    """H(p) in nats for each rate p (0 at p = 0 or 1): the binary cross-entropy of
+    predicting p for a label set at rate p, the least a constant can score on it."""
+    p = np.clip(np.asarray(rates, dtype=np.float64), 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -(p * np.log(p) + (1 - p) * np.log1p(-p))
+    return np.nan_to_num(h, nan=0.0)

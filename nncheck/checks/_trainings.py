@@ -90,6 +90,11 @@ def best_constant_outputs(ctx: Context) -> np.ndarray:
     n = len(y)
     if ds.task == "regression":
         return np.full((n, 1), float(np.mean(y)) if n else 0.0, np.float64)
+    if ds.is_multilabel:  # each label's test rate, as log-odds
+        from nncheck.engines.base import prior_log_odds
+
+        rates = np.nanmean(np.asarray(y, np.float64), axis=0) if n else np.full(y.shape[1], 0.5)
+        return np.broadcast_to(prior_log_odds(rates), (n, y.shape[1])).astype(np.float64)
     k = max(int(ds.n_classes or 0), int(y.max()) + 1 if n else 1)
     freq = np.bincount(np.asarray(y, np.int64), minlength=k) / max(n, 1)
     if cfg is not None and cfg.loss == "cross_entropy":
@@ -200,8 +205,9 @@ def smooth(values: list[float] | np.ndarray, window: int) -> np.ndarray:
 
 def prediction_series(ctx: Context, run: Training) -> dict[str, list[float]]:
     """Per fixed test sample, the output followed over training: the probability of the
-    given class (cross-entropy), the output at the given class (MSE on one-hot), or the
-    prediction itself (regression). Keys name the sample: ``"row 17 (label 3)"``."""
+    given class (cross-entropy), the output at the given class (MSE on one-hot), the mean
+    probability of its own yes/no answers (multilabel), or the prediction itself
+    (regression). Keys name the sample: ``"row 17 (label 3)"``."""
     from nncheck.checks._stats import probabilities
 
     ds = ctx.dataset
@@ -221,6 +227,14 @@ def prediction_series(ctx: Context, run: Training) -> dict[str, list[float]]:
                 for out in run.fixed_outputs
             ]
             key = f"row {row} (label {name})"
+        elif ds.is_multilabel:  # the mean probability given to the sample's own 0/1 labels
+            target = np.asarray(test.y[pos], dtype=np.float64)
+            values = [
+                float(np.mean(np.where(target > 0.5, p, 1.0 - p)))
+                for p in (probabilities(out[j : j + 1], loss)[0] for out in run.fixed_outputs)
+            ]
+            on = [ds.classes[i] for i in np.flatnonzero(target > 0.5)] if ds.classes else []
+            key = f"row {row} ({', '.join(on) or 'no label'})"
         else:
             values = [float(out[j, 0]) for out in run.fixed_outputs]
             key = f"row {row} (target {float(test.y[pos]):.4g})"

@@ -109,6 +109,9 @@ def usability_problem(dataset: Dataset) -> str | None:
         if dataset.task == "classification":
             if (split.y < 0).any():
                 return f"{name} has labels outside the classes"
+        elif dataset.is_multilabel:
+            if not np.isfinite(split.y).all():
+                return f"{name} has label cells that are not 0/1"
         elif not np.isfinite(split.y).all():
             return f"{name} has a target that is NaN, inf or not numeric"
     if dataset.task == "classification" and len(np.unique(train.y)) < 2:

@@ -15,7 +15,7 @@ from nncheck.results import CheckOutcome, result
     "data.categories",
     stage="data",
     defaults={"warn_unseen_fraction": 0.01, "fail_unseen_fraction": 0.25},
-    requires=("table",),
+    requires=("table", "any_target"),
     ranges={"warn_unseen_fraction": FRACTION, "fail_unseen_fraction": FRACTION},
 )
 def data_categories(ctx: Context, t: dict[str, Any]) -> CheckOutcome:

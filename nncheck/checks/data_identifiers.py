@@ -9,7 +9,7 @@ from nncheck.checks.registry import check
 from nncheck.results import CheckOutcome, result
 
 
-@check("data.identifiers", stage="data", requires=("table",))
+@check("data.identifiers", stage="data", requires=("table", "any_target"))
 def data_identifiers(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Row numbers, ids and names found among a table's columns, and what became of them.
 

@@ -69,11 +69,17 @@ def data_integrity(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
 
     if ds.task == "classification":
         _check_labels(ds, metrics, fails, warns, hints, examples, limit)
+    elif ds.is_multilabel:
+        _check_multilabel(ds, metrics, fails, hints, examples, limit)
     else:
         _check_regression_target(ds, metrics, fails, hints, examples, limit)
 
     cfg = ctx.engine_config
-    if cfg is not None and ds.task == "classification" and cfg.n_outputs != ds.n_classes:
+    if (
+        cfg is not None
+        and ds.task in ("classification", "multilabel")
+        and (cfg.n_outputs != ds.n_classes)
+    ):
         fails.append(
             f"the model outputs {cfg.n_outputs} values per sample, the data has "
             f"{ds.n_classes} classes"
@@ -90,6 +96,7 @@ def data_integrity(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         )
         + f", {ds.task}"
         + (f" ({ds.n_classes} classes)" if ds.task == "classification" else "")
+        + (f" ({ds.n_classes} labels)" if ds.is_multilabel else "")
         + (" (task inferred)" if ds.task_inferred else "")
     )
     if fails:
@@ -204,6 +211,47 @@ def _feature_name(ds: Dataset, column: int) -> str:
     if len(ds.input_shape) > 1:
         return "pixel " + "x".join(str(int(i)) for i in np.unravel_index(column, ds.input_shape))
     return f"column {column}"
+
+
+def _check_multilabel(
+    ds: Dataset,
+    metrics: dict[str, Any],
+    fails: list[str],
+    hints: list[str],
+    examples: list[dict[str, Any]],
+    limit: int,
+) -> None:
+    """Every label cell is 0 or 1 (NaN marks a cell that was something else)."""
+    from nncheck.data.multilabel import bad_cells
+
+    names = list(ds.classes or ())
+    metrics["labels"] = names
+    for name, split in (("train", ds.train), ("test", ds.test)):
+        bad = bad_cells(split.y, names)
+        metrics[f"{name}_invalid_label_cells"] = sum(c for _, c, _ in bad)
+        if not bad:
+            continue
+        raw = np.asarray(split.y_raw)
+        parts = []
+        for label, count, rows in bad:
+            j = names.index(label)
+            values = _distinct(raw[rows, j]) if raw.ndim == 2 else []
+            parts.append(f"{label!r} {count} ({', '.join(values)})")
+            for r in rows[: max(limit - len(examples), 0)]:
+                examples.append(
+                    {
+                        "split": name,
+                        "row": int(split.indices[r]),
+                        "problem": "label cell not 0/1",
+                        "label": label,
+                        "value": str(raw[r, j]) if raw.ndim == 2 else "",
+                    }
+                )
+        fails.append(f"{name} label cells that are not 0/1: " + "; ".join(parts))
+        hints.append(
+            "A multilabel target holds one 0/1 (or true/false, yes/no) column per label: fix"
+            " or drop these cells (missing labels must be dropped)."
+        )
 
 
 def _check_labels(

@@ -26,7 +26,7 @@ MAX_EXAMPLES = 30
         "sentinel_gap": 4.0,
         "sentinel_max_share": 0.5,
     },
-    requires=("table",),
+    requires=("table", "any_target"),
     ranges={
         "warn_fraction": FRACTION,
         "sentinel_min_count": COUNT,

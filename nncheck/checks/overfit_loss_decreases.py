@@ -34,7 +34,7 @@ from nncheck.results import CheckOutcome, result
         "spike_ratio": RATIO,
         "fail_spike_ratio": RATIO,
     },
-    requires=("engine", "trainable"),
+    requires=("engine", "trainable", "any_target"),
 )
 def loss_decreases(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """A short run on the full training set decreases the loss, with no NaN and no blow-up.
@@ -151,6 +151,8 @@ def loss_decreases(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         what = (
             "predicting the training mean"
             if ctx.dataset.task == "regression"
+            else "predicting each label's rate"
+            if ctx.dataset.is_multilabel
             else "predicting the class frequencies"
         )
         return result(
@@ -213,6 +215,8 @@ def _report_artifacts(ctx: Context, run: Training) -> dict[str, Any]:
     title = (
         "prediction dynamics: p(given class) for fixed test samples"
         if ctx.dataset.task == "classification"
+        else "prediction dynamics: p(own labels) for fixed test samples"
+        if ctx.dataset.is_multilabel
         else "prediction dynamics: predictions for fixed test samples"
     )
     series = prediction_series(ctx, run)
@@ -229,7 +233,8 @@ def _report_artifacts(ctx: Context, run: Training) -> dict[str, Any]:
             "steps": list(run.eval_steps),
             "rows": rows,
             "targets": [
-                float(v) if ds.task == "regression" else int(v) for v in ds.test.y[run.fixed_rows]
+                v.tolist() if ds.is_multilabel else float(v) if ds.task == "regression" else int(v)
+                for v in ds.test.y[run.fixed_rows]
             ],
             "outputs": [o.tolist() for o in run.fixed_outputs],
         },

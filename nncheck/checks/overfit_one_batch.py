@@ -30,7 +30,7 @@ from nncheck.results import CheckOutcome, result
         "stall_ratio": Range(gt=0, le=1),
         "plateau_ratio": Range(gt=0, le=1),
     },
-    requires=("engine", "trainable"),
+    requires=("engine", "trainable", "any_target"),
 )
 def overfit_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """A small batch (2-16 samples) is driven to ~zero loss and 100% training accuracy.
@@ -40,7 +40,8 @@ def overfit_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     the wrong outputs — and no amount of training on the full data will fix it.
     Trains on the same batch with the recipe's optimizer and learning rate for at most
     `max_steps`; passes when the loss drops below `max_loss` (for regression: below
-    `max_loss` times the batch's target variance) with 100% accuracy. On failure says
+    `max_loss` times the batch's target variance; multilabel: `max_loss` per label) with
+    100% accuracy (classification). On failure says
     whether the loss went NaN, diverged, stalled (ended above `stall_ratio` times its
     start), plateaued (over the last quarter of the steps it fell by less than
     1 - `plateau_ratio`: a floor the model cannot get below, e.g. softmax applied twice, or
@@ -57,7 +58,9 @@ def overfit_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     engine = ctx.make_engine()
     classification = ds.task == "classification"
     target = float(t["max_loss"])
-    if not classification:
+    if ds.is_multilabel:
+        target *= ds.n_outputs  # the loss sums one binary cross-entropy per label
+    elif not classification:
         target *= max(float(np.var(y.astype(np.float64))), 1e-12)
     # A loss that cannot reach 0 (label smoothing) is judged above its own floor.
     floor = float(engine.loss_floor(y)) if ctx.engine_config.user_loss else 0.0
@@ -175,9 +178,11 @@ def _identical_inputs(x: np.ndarray, y: np.ndarray, classification: bool) -> str
     if n_groups == len(x):
         return ""
     targets = y if classification else np.round(y.astype(np.float64), 12)
-    pairs = np.unique(
-        np.stack([groups, np.unique(targets, return_inverse=True)[1].ravel()]), axis=1
-    )
+    if targets.ndim == 2:  # multilabel: a target is a row of 0/1 answers
+        target_ids = np.unique(targets, axis=0, return_inverse=True)[1].ravel()
+    else:
+        target_ids = np.unique(targets, return_inverse=True)[1].ravel()
+    pairs = np.unique(np.stack([groups, target_ids]), axis=1)
     if pairs.shape[1] == n_groups:
         return ""
     plural = "s" if n_groups != 1 else ""

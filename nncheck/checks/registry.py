@@ -31,7 +31,12 @@ from nncheck.results import STAGES, CheckOutcome
 #   pipeline_test - the test split is (not a fraction nncheck cut from train)
 #   loader        - the training split is the user's DataLoader
 #   table         - the data is a table (csv/parquet) with columns the data layer reports on
+#   multilabel    - the target is one 0/1 column per label (task: multilabel)
+#   any_target    - holds for every target of a table or array (a class, a value, or one
+#                   0/1 per label), so it runs on multilabel targets too
 REQUIREMENTS = (
+    "multilabel",
+    "any_target",
     "labels",
     "regression",
     "engine",
@@ -46,7 +51,8 @@ REQUIREMENTS = (
     "loader",
     "table",
     # A language model's data (a target per token) runs only the checks that say they take
-    # it: "sequences" (written for it) or "any_task" (meaningful for every task).
+    # it: "sequences" (written for it) or "any_task" (meaningful for every task); a
+    # multilabel target runs those written for it, "any_target" ones and "any_task" ones.
     "sequences",
     "any_task",
 )

@@ -26,6 +26,8 @@ def unmet_requirement(spec: CheckSpec, ctx: Context) -> str | None:
     task = ds.task.replace("_", " ")
     if ds.is_sequence and not {"sequences", "any_task"} & set(spec.requires):
         return "judges one target per sample; a language model has one per token"
+    if "multilabel" in spec.requires and not ds.is_multilabel:
+        return f"needs a multilabel target (task: multilabel); this is a {task} task"
     if "sequences" in spec.requires and not ds.is_sequence:
         return f"needs token sequences (task: language_model); this is a {task} task"
     for need in spec.requires:
@@ -53,6 +55,8 @@ def unmet_requirement(spec: CheckSpec, ctx: Context) -> str | None:
             problem = ctx.memo("usability_problem", lambda: usability_problem(ds))
             if problem:
                 return f"the data cannot be fed to a model: {problem} (see data.integrity)"
+    if ds.is_multilabel and not {"multilabel", "any_target", "any_task"} & set(spec.requires):
+        return "judges one label per sample; a multilabel target has one 0/1 value per label"
     return None
 
 

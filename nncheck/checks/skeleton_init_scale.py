@@ -49,7 +49,7 @@ from nncheck.results import CheckOutcome, result
         "grad_ratio_warn": RATIO,
         "grad_ratio_fail": RATIO,
     },
-    requires=("engine", "trainable"),
+    requires=("engine", "trainable", "any_target"),
 )
 def init_scale(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Activations and gradients at init have a healthy scale in every layer.

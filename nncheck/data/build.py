@@ -21,6 +21,7 @@ import numpy as np
 from nncheck.data.dataset import Dataset, Split, Task
 from nncheck.data.encode import indicator_mask
 from nncheck.data.loaders import RawSplit, load_source
+from nncheck.data.multilabel import encode_multilabel, label_names
 from nncheck.data.normalize import normalize
 from nncheck.data.split import group_split, random_split, stratified_split
 from nncheck.data.table_plan import plan_table
@@ -82,8 +83,17 @@ def assemble_dataset(
         y2_all = train.y2_raw if test is None else _concat(train.y2_raw, test.y2_raw)
 
     task: Task
+    if np.asarray(y_all).ndim == 2 and data.task not in (None, "multilabel"):
+        raise DataError(
+            f"{train.source}: the target is an (N, {np.asarray(y_all).shape[1]}) matrix, one"
+            f" column per label, but data.task is {data.task}; a matrix of 0/1 labels is"
+            " task: multilabel"
+        )
     if data.task is not None:
         task, task_inferred = data.task, False
+    elif np.asarray(y_all).ndim == 2:
+        task, task_inferred = "multilabel", True
+        notes.append(f"task inferred: multilabel ({np.asarray(y_all).shape[1]} label columns)")
     elif data.classes is not None:
         task, task_inferred = "classification", True
         notes.append("task inferred: classification (classes declared)")
@@ -99,6 +109,21 @@ def assemble_dataset(
         notes.extend(enc_notes)
         if y2_all is not None:
             y2_enc = encode_with_classes(y2_all, classes, data.classes)
+    elif task == "multilabel":
+        if np.asarray(y_all).ndim != 2:
+            raise DataError(
+                f"{train.source}: task multilabel needs one 0/1 column per label: list them"
+                " in data.target ([col_a, col_b, ...]) or store an (N, L) matrix in the npz"
+            )
+        classes = label_names(train.target, np.asarray(y_all).shape[1])
+        y_enc = encode_multilabel(y_all)
+        notes.append(
+            f"multilabel: {len(classes)} labels ({', '.join(classes[:8])}"
+            + (", ..." if len(classes) > 8 else "")
+            + ")"
+        )
+        if y2_all is not None:
+            raise DataError("data.second_annotation: not supported for a multilabel task")
     else:
         if data.classes is not None:
             notes.append("classes ignored: the task is regression")
@@ -417,6 +442,11 @@ def _align_test(train: RawSplit, test: RawSplit) -> RawSplit:
 
 def _concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Join train and test target values even when their dtypes differ (int vs text)."""
+    if a.ndim != b.ndim or (a.ndim == 2 and a.shape[1] != b.shape[1]):
+        raise DataError(
+            f"the test target has shape {b.shape[1:]} per sample but train's has {a.shape[1:]}"
+            " (the same label columns in both files)"
+        )
     if a.dtype.kind in "biuf" and b.dtype.kind in "biuf":
         return np.concatenate([a, b])
     if a.dtype.kind == b.dtype.kind == "U":

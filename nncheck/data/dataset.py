@@ -15,7 +15,7 @@ import numpy as np
 if TYPE_CHECKING:
     from nncheck.data.table_report import TableReport
 
-Task = Literal["classification", "regression", "language_model"]
+Task = Literal["classification", "regression", "language_model", "multilabel"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Split:
     #                int64 token ids (n, T) for a language model
     y: np.ndarray  # int64 class index (-1 = not a valid class) | float32 (NaN = not numeric)
     #                | int64 next-token ids (n, T) for a language model
+    #                | float32 (n, L) 0/1 per label for multilabel (NaN = not 0/1)
     x_raw: np.ndarray  # features before normalization: as loaded; tables encoded (one-hot...)
     y_raw: np.ndarray  # target values as found in the file (numbers or strings)
     source: str  # file(s) it came from, or "<fraction of train>" for a split
@@ -51,8 +52,9 @@ class Dataset:
     test: Split
     task: Task
     task_inferred: bool  # True when the recipe left `task` out and we guessed it
-    classes: tuple[str, ...] | None  # class names in index order (classification), or
-    #                                   the vocabulary, token id order (language model)
+    classes: tuple[str, ...] | None  # class names in index order (classification), the
+    #                                   vocabulary, token id order (language model), or
+    #                                   the label names, column order (multilabel)
     input_shape: tuple[int, ...]  # per-sample shape: (13,) for wine, (28, 28) for MNIST
     feature_names: tuple[str, ...] | None  # column names for tabular data
     normalize: str  # none | standardize | minmax | scale255
@@ -76,6 +78,11 @@ class Dataset:
     @property
     def n_outputs(self) -> int:
         return 1 if self.task == "regression" else self.n_classes
+
+    @property
+    def is_multilabel(self) -> bool:
+        """Each sample carries a 0/1 target per label (sigmoid + binary cross-entropy)."""
+        return self.task == "multilabel"
 
     @property
     def is_sequence(self) -> bool:

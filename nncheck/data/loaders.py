@@ -25,7 +25,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
@@ -53,6 +53,9 @@ X_KEYS: tuple[str, ...] = ("x", "X", "inputs", "images")
 # npz keys tried for the target when the recipe does not name one.
 Y_KEYS: tuple[str, ...] = ("y", "Y", "labels", "label", "target", "targets")
 
+# A target: one column / key / index, or (multilabel) several label columns.
+TargetSpec = Union[str, int, Sequence[str], None]
+
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".csv.zst")
 
 
@@ -66,7 +69,7 @@ class RawSplit:
     feature_names: tuple[str, ...] | None  # column names for tables, None for arrays
     source: str  # path, or "images + labels" for a pair
     is_image: bool  # an array with >= 2 per-sample dimensions (IDX, image npz/npy)
-    target: str | int | None  # the column/key/index actually used (after guessing)
+    target: str | int | tuple[str, ...] | None  # the column(s)/key/index used (after guessing)
     notes: tuple[str, ...] = ()
     table: RawTable | None = None  # tables: the columns as read (encoded in build.py)
 
@@ -79,7 +82,7 @@ class RawSplit:
 
 def load_source(
     source: str | PairSource,
-    target: str | int | None = None,
+    target: TargetSpec = None,
     second_annotation: str | None = None,
     csv: CsvOptions | None = None,
     image_size: tuple[int, int] | None = None,
@@ -89,8 +92,17 @@ def load_source(
     ``target`` is a column name (csv/parquet), an array key (npz) or a column index (npy);
     None lets the reader pick a conventional name (and say so in ``notes``). A folder is an
     image folder; a CSV whose one feature column names image files is a manifest.
-    ``image_size`` (height, width) resizes image files.
+    ``image_size`` (height, width) resizes image files. A list of columns (multilabel)
+    needs a table.
     """
+    label = source.images if isinstance(source, PairSource) else str(source)
+    is_table = label.lower().endswith((*_CSV_SUFFIXES, ".parquet", ".pq"))
+    if isinstance(target, (list, tuple)) and not (is_table and not os.path.isdir(label)):
+        raise DataError(
+            f"{label}: data.target lists {len(target)} label columns, which needs a table"
+            " (csv or parquet); an npz holds multiple labels as one (N, L) 0/1 matrix under"
+            " one key (target: y, task: multilabel)"
+        )
     if isinstance(source, PairSource):
         if second_annotation is not None:
             raise DataError(
@@ -133,7 +145,7 @@ def load_source(
 
 def read_csv(
     path: str,
-    target: str | int | None = None,
+    target: TargetSpec = None,
     second: str | None = None,
     options: CsvOptions | None = None,
     image_size: tuple[int, int] | None = None,
@@ -234,7 +246,7 @@ def _read_manifest(
     df: Any,
     path: str,
     column: str,
-    target: str | int | None,
+    target: TargetSpec,
     second: str | None,
     image_size: tuple[int, int] | None,
 ) -> RawSplit:
@@ -357,7 +369,7 @@ def _check_csv_zip(path: str) -> None:
     check_inflated_bytes(path, shown(members[0].filename), members[0].file_size)
 
 
-def read_parquet(path: str, target: str | int | None = None, second: str | None = None) -> RawSplit:
+def read_parquet(path: str, target: TargetSpec = None, second: str | None = None) -> RawSplit:
     """Read a parquet file (needs pyarrow, an optional dependency)."""
     if importlib.util.find_spec("pyarrow") is None:
         raise DataError("reading parquet needs pyarrow: pip install nncheck[parquet]")
@@ -378,7 +390,7 @@ def read_parquet(path: str, target: str | int | None = None, second: str | None 
 
 
 def read_frame(
-    df: Any, label: str, target: str | int | None = None, second: str | None = None
+    df: Any, label: str, target: TargetSpec = None, second: str | None = None
 ) -> RawSplit:
     """A pandas DataFrame the user passes in (``nncheck.audit`` or a data factory), read
     like a CSV file; ``label`` names it in messages. The caller's frame is not modified."""
@@ -388,7 +400,7 @@ def read_frame(
 def _from_frame(
     df: Any,
     path: str,
-    target: str | int | None,
+    target: TargetSpec,
     second: str | None,
     dialect: Dialect | None,
     notes: list[str],
@@ -407,15 +419,22 @@ def _from_frame(
         named[columns[target]] = "target"
     elif isinstance(target, str):
         named[target] = "target"
+    elif isinstance(target, (list, tuple)):
+        named.update({t: "target" for t in target})
     for col in columns:  # a parquet list column; CSV cells are text and pass in one C call
         _one_value_per_row(df[col], path, col, named.get(col, "feature"), dialect)
     decimal = dialect.decimal if dialect is not None else "."
     parsed = [parse_column(c, df.iloc[:, j], decimal) for j, c in enumerate(columns)]
-    tcol = _resolve_target_column(path, columns, target, notes, parsed)
-    drop = [tcol]
+    if isinstance(target, (list, tuple)):  # multilabel: one 0/1 column per label
+        label_cols = [_resolve_named(path, columns, t, "target column") for t in target]
+        tcol: Any = tuple(label_cols)
+    else:
+        label_cols = [_resolve_target_column(path, columns, target, notes, parsed)]
+        tcol = label_cols[0]
+    drop = list(label_cols)
     if second is not None:
         scol = _resolve_named(path, columns, second, "second_annotation column")
-        if scol == tcol:
+        if scol in label_cols:
             raise DataError(
                 f"{path}: second_annotation {shown(second)} is the target column itself"
             )
@@ -428,10 +447,16 @@ def _from_frame(
         )
     feature_cols = [c.name for c in features]
     notes.extend(_precision_notes(df[feature_cols], feature_cols))
-    y2 = target_values(df[drop[1]], decimal) if len(drop) > 1 else None
+    y2 = target_values(df[scol], decimal) if second is not None else None
+    if len(label_cols) > 1:
+        y_raw = np.empty((len(df), len(label_cols)), dtype=object)
+        for j, c in enumerate(label_cols):
+            y_raw[:, j] = target_values(df[c], decimal)
+    else:
+        y_raw = target_values(df[tcol], decimal)
     return RawSplit(
         x=None,
-        y_raw=target_values(df[tcol], decimal),
+        y_raw=y_raw,
         y2_raw=y2,
         feature_names=tuple(feature_cols),
         source=path,
@@ -543,7 +568,7 @@ def read_npz(path: str, target: str | int | None = None, second: str | None = No
     x = _as_features(x, path, f"key {shown(xkey)}")
     x = channels_first(x, path, notes)
     notes.extend(_precision_notes(x))
-    y = _as_labels(y, path, f"key {shown(ykey)}")
+    y = _as_labels(y, path, f"key {shown(ykey)}", matrix_ok=True)
     _same_length(path, x, f"key {shown(xkey)}", y, f"key {shown(ykey)}")
     if y2 is not None:
         _same_length(path, x, f"key {shown(xkey)}", y2, f"key {shown(second)}")
@@ -770,11 +795,22 @@ def _as_features(x: np.ndarray, path: str, what: str) -> np.ndarray:
     return x
 
 
-def _as_labels(y: np.ndarray, path: str, what: str) -> np.ndarray:
+def _as_labels(y: np.ndarray, path: str, what: str, *, matrix_ok: bool = False) -> np.ndarray:
+    """One target per sample; with ``matrix_ok`` also an (N, L) matrix (multilabel: one
+    0/1 column per label, which build.py checks against the task)."""
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
+    if y.ndim == 2 and matrix_ok and y.dtype.kind in "biuf":
+        return y
     if y.ndim != 1:
-        raise DataError(f"{path}: {what} must be 1-D (one label per sample), found {y.shape}")
+        raise DataError(
+            f"{path}: {what} must be 1-D (one label per sample), found {y.shape}"
+            + (
+                "; an (N, L) 0/1 matrix is a multilabel target (data.task: multilabel)"
+                if y.ndim == 2
+                else ""
+            )
+        )
     if y.dtype.kind not in "biufUS":
         raise DataError(f"{path}: {what} has unsupported dtype {y.dtype}")
     if y.dtype.kind == "S":

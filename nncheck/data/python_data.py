@@ -110,10 +110,11 @@ def _arrays(
         raise DataError(f"{name}: x has shape {x.shape}; expected (n_samples, *features)")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
-    if y.ndim != 1:
+    multilabel = data.task == "multilabel" and y.ndim == 2 and y.dtype.kind in "biuf"
+    if y.ndim != 1 and not multilabel:
         raise DataError(
             f"{name}: y has shape {y.shape}; expected one target per sample, (n,) (a class "
-            "index or a number, not one-hot)"
+            "index or a number, not one-hot; an (n, L) 0/1 matrix with task='multilabel')"
         )
     if len(x) != len(y):
         raise DataError(f"{name}: x has {len(x)} samples but y has {len(y)}")

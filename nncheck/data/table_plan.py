@@ -301,7 +301,8 @@ def _check_recipe_columns(data: DataSection, train: RawSplit, names: list[str]) 
     if data.groups is not None:
         wanted.append(("data.groups", data.groups))
     for key, name in wanted:
-        if name == train.target:
+        targets = train.target if isinstance(train.target, tuple) else (train.target,)
+        if name in targets:
             raise DataError(f"{key}: {name!r} is the target column, not a feature")
         if name not in names:
             close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
@@ -413,6 +414,8 @@ def _is_blank_target(y_raw: np.ndarray) -> np.ndarray:
     import pandas as pd
 
     y = np.asarray(y_raw)
+    if y.ndim == 2:  # multilabel: a row without any one of its labels has no target
+        return np.any(np.stack([_is_blank_target(y[:, j]) for j in range(y.shape[1])]), axis=0)
     if y.dtype.kind in "biuf":
         return np.isnan(y) if y.dtype.kind == "f" else np.zeros(len(y), dtype=bool)
     s = pd.Series(y, dtype=object)

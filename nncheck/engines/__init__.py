@@ -64,7 +64,20 @@ def engine_config(
         if model.loss == "mse":
             raise UsageError("model.loss: a language model is trained with cross_entropy")
     builtin = train.loss if train.loss in ("cross_entropy", "mse") else None
-    loss = model.loss or builtin or ("mse" if dataset.task == "regression" else "cross_entropy")
+    wanted = model.loss or builtin
+    if dataset.is_multilabel and wanted in ("cross_entropy", "mse"):
+        key = "model.loss" if model.loss else "train.loss"
+        raise UsageError(
+            f"{key}: {wanted} on a multilabel target; use model.loss: bce (a sigmoid and"
+            " binary cross-entropy per label): a softmax makes independent labels compete"
+        )
+    if model.loss == "bce" and not dataset.is_multilabel:
+        raise UsageError(
+            f"model.loss: bce is for multilabel targets (one 0/1 column per label); this is a"
+            f" {dataset.task} task"
+        )
+    natural = {"regression": "mse", "multilabel": "bce"}.get(dataset.task, "cross_entropy")
+    loss = model.loss or builtin or natural
     if model.engine == "numpy":
         check_model_memory(
             dataset.n_features,
@@ -149,6 +162,9 @@ def output_prior(dataset: Dataset) -> tuple[float, ...]:
         y = y.reshape(-1)
         if dataset.pad_token is not None:
             y = y[y != dataset.pad_token]
+    if dataset.is_multilabel:
+        rates = np.nanmean(y.astype(np.float64), axis=0) if len(y) else np.zeros(0)
+        return tuple(float(r) if np.isfinite(r) else 0.5 for r in rates)
     if dataset.task in ("classification", "language_model"):
         valid = y[y >= 0]
         if not valid.size or not dataset.n_classes:

@@ -25,7 +25,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-Task = Literal["classification", "regression", "language_model"]
+Task = Literal["classification", "regression", "language_model", "multilabel"]
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,15 @@ class EngineConfig:
     init: Literal["xavier", "he", "normal"] = "xavier"
     init_std: float = 0.01
     output_bias: Literal["prior", "zero"] = "prior"
-    loss: Literal["cross_entropy", "mse"] = "cross_entropy"
+    # bce: sigmoid + binary cross-entropy per output, summed over outputs (multilabel)
+    loss: Literal["cross_entropy", "mse", "bce"] = "cross_entropy"
     optimizer: Literal["sgd", "momentum", "rmsprop", "adam"] = "adam"
     lr: float = 1e-3
     batch_size: int = 32
     steps: int = 500
-    # Output-bias prior: class frequencies (classification, length n_outputs) or the
-    # target mean (regression, length 1), both measured on the training split.
+    # Output-bias prior: class frequencies (classification, length n_outputs), each label's
+    # positive rate (multilabel, length n_outputs) or the target mean (regression, length
+    # 1), all measured on the training split.
     prior: tuple[float, ...] = ()
     # The user's own pieces this run uses, by name ("" = nncheck's builtin): checks judge
     # them (the expected init loss under the user's loss, the optimizer's parameters, the
@@ -158,3 +160,11 @@ class Engine(Protocol):
 
     def astype(self, dtype: Any) -> Engine:
         """An independent copy computing in ``dtype`` (float64 for gradient checks)."""
+
+
+def prior_log_odds(rates: np.ndarray) -> np.ndarray:
+    """The output bias whose sigmoid is each label's positive rate (multilabel): the best
+    constant under binary cross-entropy. Rates are clipped to [1e-6, 1 - 1e-6], so a label
+    that is never (or always) set gets a large but finite bias."""
+    p = np.clip(np.asarray(rates, dtype=np.float64), 1e-6, 1.0 - 1e-6)
+    return np.log(p) - np.log1p(-p)

@@ -31,6 +31,7 @@ from nncheck.engines.base import (
     LayerActivation,
     StepCallback,
     TrainCurve,
+    prior_log_odds,
 )
 from nncheck.engines.optim import Optimizer, make_optimizer
 
@@ -213,6 +214,39 @@ class MeanSquaredError:
         return diff
 
 
+class SigmoidBinaryCrossEntropy:
+    """Sigmoid + binary cross-entropy per output against 0/1 targets, summed over the
+    outputs (multilabel: each label is its own yes/no question, so a sample's loss is the
+    sum of its labels' losses and the loss at init is the sum of their entropies).
+
+    ``loss = softplus(z) - y z``, computed as ``max(z, 0) - y z + log1p(exp(-|z|))``, which
+    never overflows; ``d loss / d z = sigmoid(z) - y``. In place, like the other losses.
+    """
+
+    def __init__(self) -> None:
+        self._diff: np.ndarray | None = None
+
+    def forward(self, logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+        y = y.astype(logits.dtype, copy=False)
+        losses = np.maximum(logits, 0).sum(axis=1)
+        losses -= (logits * y).sum(axis=1)
+        losses += np.log1p(np.exp(-np.abs(logits))).sum(axis=1)
+        # sigmoid(z), stably: 1 / (1 + exp(-z)) written into the logits buffer
+        np.negative(logits, out=logits)
+        np.exp(logits, out=logits)
+        logits += 1.0
+        np.reciprocal(logits, out=logits)
+        logits -= y  # now d loss / d z
+        self._diff = logits
+        return losses
+
+    def backward(self, scale: float | np.ndarray) -> np.ndarray:
+        diff = self._diff
+        assert diff is not None, "forward must run first"
+        diff *= scale
+        return diff
+
+
 # --------------------------------------------------------------------------------------
 # The engine
 # --------------------------------------------------------------------------------------
@@ -250,19 +284,23 @@ class NumpyMLP:
         self.dtype = np.dtype(dtype)
         if config.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {config.activation!r}")
-        if config.loss not in ("cross_entropy", "mse"):
+        if config.loss not in ("cross_entropy", "mse", "bce"):
             raise ValueError(f"unknown loss {config.loss!r}")
         if config.task == "regression" and config.loss != "mse":
             raise ValueError("regression needs loss 'mse'")
+        if (config.task == "multilabel") != (config.loss == "bce"):
+            raise ValueError("multilabel targets go with loss 'bce', and only they")
         self.act = ACTIVATIONS[config.activation]
         self.n_inputs = int(np.prod(config.input_shape, dtype=np.int64))
         self.widths = [*map(int, config.hidden), int(config.n_outputs)]
         self.classification = config.task == "classification"
-        self.loss_fn: SoftmaxCrossEntropy | MeanSquaredError = (
-            SoftmaxCrossEntropy()
-            if config.loss == "cross_entropy"
-            else MeanSquaredError(self.classification)
-        )
+        self.loss_fn: SoftmaxCrossEntropy | MeanSquaredError | SigmoidBinaryCrossEntropy
+        if config.loss == "cross_entropy":
+            self.loss_fn = SoftmaxCrossEntropy()
+        elif config.loss == "bce":
+            self.loss_fn = SigmoidBinaryCrossEntropy()
+        else:
+            self.loss_fn = MeanSquaredError(self.classification)
         self.seed = seed
         self.reset(seed)
 
@@ -287,12 +325,14 @@ class NumpyMLP:
             return np.zeros(k, self.dtype)
         if cfg.output_bias != "prior":
             raise ValueError(f"unknown output_bias {cfg.output_bias!r}")
-        if not self.classification:
+        if not self.classification and cfg.loss != "bce":
             return np.full(k, prior[0], self.dtype)  # the target mean
         if prior.size != k:
             raise ValueError(f"prior has {prior.size} class frequencies but {k} outputs")
         if cfg.loss == "cross_entropy":
             return np.log(np.clip(prior, 1e-6, None)).astype(self.dtype)
+        if cfg.loss == "bce":
+            return prior_log_odds(prior).astype(self.dtype)  # sigmoid(b) = each label's rate
         return prior.astype(self.dtype)  # MSE against one-hot: the frequencies themselves
 
     def reset(self, seed: int) -> None:
@@ -359,7 +399,9 @@ class NumpyMLP:
         """Forward, loss and backward; fills ``self.grads``. Returns (loss, dx, correct)."""
         n = x2.shape[0]
         out = self._forward(x2, ws)  # (n, k)
-        correct = int(np.count_nonzero(out.argmax(axis=1) == y)) if want_correct else 0
+        correct = 0
+        if want_correct and self.classification:
+            correct = int(np.count_nonzero(out.argmax(axis=1) == y))
         losses = self.loss_fn.forward(out, y)  # (n,); out is now owned by the loss
         loss = self._reduce(losses, weights)
         d = self.loss_fn.backward(_sample_scale(n, weights, self.dtype))  # (n, k)
@@ -487,7 +529,7 @@ class NumpyMLP:
         rng = np.random.default_rng(seed)
         curve = TrainCurve(steps=[], loss=[], accuracy=[], seed=seed)
         xb = np.empty((bs, x2.shape[1]), self.dtype)
-        yb = np.empty(bs, yy.dtype)
+        yb = np.empty((bs, *yy.shape[1:]), yy.dtype)  # (bs,) labels or (bs, L) multilabel
         order = np.empty(0, np.intp)
         pos = per_epoch
         with np.errstate(all="ignore"):
@@ -497,7 +539,7 @@ class NumpyMLP:
                 idx = order[pos * bs : (pos + 1) * bs]
                 pos += 1
                 np.take(x2, idx, axis=0, out=xb)
-                np.take(yy, idx, out=yb)
+                np.take(yy, idx, axis=0, out=yb)
                 loss, correct = self._step(xb, yb, self.classification)
                 curve.steps.append(step)
                 curve.loss.append(loss)

@@ -111,12 +111,13 @@ class DataSection(_Strict):
     factory: Union[str, None] = None
     kwargs: dict[str, Any] = Field(default_factory=dict)
     # A column (csv/parquet, DataFrame), an array key (npz), a column index (npy), or the
-    # target key of dict batches.
-    target: Union[str, Int, None] = None
+    # target key of dict batches; task multilabel: a list of 0/1 columns (one per label),
+    # or an npz key holding an (N, L) 0/1 matrix.
+    target: Union[str, Int, Annotated[list[str], Field(min_length=2)], None] = None
     # The input key of dict batches (a Dataset whose items are {"image": ..., "label": ...}).
     input_key: Union[str, None] = None
     test: Union[FractionSplit, str, PairSource] = Field(default_factory=FractionSplit)
-    task: Literal["classification", "regression", "language_model", None] = None
+    task: Literal["classification", "regression", "language_model", "multilabel", None] = None
     # None: standardize a data file; leave the user's own pipeline's output as it is.
     normalize: Literal["none", "standardize", "minmax", "scale255", None] = None
     second_annotation: Union[str, None] = None
@@ -163,6 +164,21 @@ class DataSection(_Strict):
             raise ValueError(f"data.{extra} is for data.factory; this recipe reads a file")
         if self.normalize is None:
             self.normalize = "none" if self.factory is not None else "standardize"
+        return self
+
+    @model_validator(mode="after")
+    def _multilabel_target(self) -> DataSection:
+        if isinstance(self.target, list):
+            if self.task not in (None, "multilabel"):
+                raise ValueError(
+                    f"data.target lists {len(self.target)} columns, which is a multilabel"
+                    f" target; the task is {self.task} (one target column)"
+                )
+            if len(set(self.target)) != len(self.target):
+                raise ValueError("data.target: a label column is listed twice")
+            self.task = "multilabel"
+        if self.task == "multilabel" and self.classes is not None:
+            raise ValueError("data.classes: a multilabel task's labels are its target columns")
         return self
 
     @model_validator(mode="after")
@@ -223,8 +239,9 @@ class ModelSection(_Strict):
     init: Literal["xavier", "he", "normal"] = "xavier"
     init_std: Float = Field(0.01, gt=0.0)
     output_bias: Literal["prior", "zero"] = "prior"
-    # None means "the natural loss for the task": cross_entropy / mse.
-    loss: Literal["cross_entropy", "mse", None] = None
+    # None means "the natural loss for the task": cross_entropy / mse / bce (multilabel:
+    # a sigmoid and binary cross-entropy per label, summed over the labels).
+    loss: Literal["cross_entropy", "mse", "bce", None] = None
     factory: Union[str, None] = None
     kwargs: dict[str, Any] = Field(default_factory=dict)
     device: Literal["auto", "cpu", "cuda"] = "auto"

@@ -64,6 +64,7 @@ from nncheck.engines.base import (
     LayerActivation,
     StepCallback,
     TrainCurve,
+    prior_log_odds,
 )
 from nncheck.engines.torch_engine import pieces
 from nncheck.engines.torch_engine.recording import Recorder, is_activation
@@ -133,10 +134,13 @@ class TorchEngine:
         if self.dtype not in _TORCH_DTYPES:
             raise ValueError(f"unsupported dtype {self.dtype}; use float32 or float64")
         self.tdtype = _TORCH_DTYPES[self.dtype]
-        if config.loss not in ("cross_entropy", "mse"):
+        if config.loss not in ("cross_entropy", "mse", "bce"):
             raise ValueError(f"unknown loss {config.loss!r}")
         if config.task == "regression" and config.loss != "mse":
             raise ValueError("regression needs loss 'mse'")
+        if (config.task == "multilabel") != (config.loss == "bce"):
+            raise ValueError("multilabel targets go with loss 'bce', and only they")
+        self.multilabel = config.task == "multilabel"
         extra = config.extra or {}
         # The user's own pieces (nncheck.objects.UserObjects) and their batch format.
         self.objects = extra.get("objects")
@@ -421,7 +425,13 @@ class TorchEngine:
             )
         shape = tuple(out.shape)
         if len(shape) == 2 and shape[0] == n and shape[1] != k:
-            what = f"{k} classes" if self.classification else "a single regression target"
+            what = (
+                f"{k} classes"
+                if self.classification
+                else f"{k} labels"
+                if self.multilabel
+                else "a single regression target"
+            )
             raise UsageError(
                 f"model outputs {shape[1]} values per sample, the data has {what}: the "
                 f"output layer of {self.factory_spec} must have n_outputs={k} units (the "
@@ -460,10 +470,12 @@ class TorchEngine:
             return np.zeros(k)
         if cfg.output_bias != "prior":
             raise ValueError(f"unknown output_bias {cfg.output_bias!r}")
-        if not self.classification:
+        if not self.classification and not self.multilabel:
             return np.full(k, prior[0])
         if prior.size != k:
             raise ValueError(f"prior has {prior.size} class frequencies but {k} outputs")
+        if cfg.loss == "bce":
+            return prior_log_odds(prior)
         if cfg.loss == "cross_entropy":
             return np.log(np.clip(prior, 1e-6, None))
         return prior
@@ -529,6 +541,9 @@ class TorchEngine:
     def _probe_targets(self, gen: torch.Generator) -> torch.Tensor:
         if self.classification:
             y = torch.randint(0, self.n_outputs, (_PROBE_BATCH,), generator=gen)
+        elif self.multilabel:
+            y = torch.randint(0, 2, (_PROBE_BATCH, self.n_outputs), generator=gen)
+            y = y.to(self.tdtype)
         else:
             y = torch.randn(_PROBE_BATCH, generator=gen, dtype=self.tdtype)
         return y.to(self.device)
@@ -565,6 +580,8 @@ class TorchEngine:
             )
         if self.config.loss == "cross_entropy":
             return F.cross_entropy(out, y, reduction="none")
+        if self.config.loss == "bce":  # summed over the labels, like the numpy engine
+            return F.binary_cross_entropy_with_logits(out, y.to(out.dtype), reduction="none").sum(1)
         if self.classification:
             target = F.one_hot(y, self.n_outputs).to(out.dtype)
         else:
@@ -787,6 +804,8 @@ class TorchEngine:
             return self.user_loss
         if self.config.loss == "cross_entropy":
             return F.cross_entropy
+        if self.config.loss == "bce":
+            return lambda out, y: self._per_sample_loss(out, y).mean()
         return lambda out, y: self._per_sample_loss(out, y.reshape(-1)).mean()
 
     def _forward_backward(self, xt: torch.Tensor, yt: torch.Tensor) -> tuple[torch.Tensor, float]:
