@@ -33,6 +33,12 @@ class CheckResult:
     # set after all checks ran, never changes the status.
     consequence_of: str | None = None
 
+    @property
+    def not_applicable(self) -> bool:
+        """A skip because the check is written for another kind of setup (another task,
+        the user's own pieces or Dataset): the terminal and the report list these apart."""
+        return self.status == "skip" and bool(self.metrics.get("not_applicable"))
+
 
 def result(
     status: Status,

@@ -57,8 +57,8 @@ def _digits(tmp_path: Path, change: str = "") -> Path:
     return path
 
 
-def test_bundled_recipe_is_healthy_and_reports_every_label() -> None:
-    report = ROOT / "reports" / "_test_multilabel"
+def test_bundled_recipe_is_healthy_and_reports_every_label(tmp_path: Path) -> None:
+    report = tmp_path / "report"
     proc = run_cli(
         "run",
         str(ROOT / "recipes" / "digits_multilabel.yaml"),
@@ -66,44 +66,39 @@ def test_bundled_recipe_is_healthy_and_reports_every_label() -> None:
         "--report-dir",
         str(report),
     )
-    try:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        res = read_results(report)
-        statuses = {c["id"]: c["status"] for c in res["checks"]}
-        assert not [k for k, v in statuses.items() if v in ("warn", "fail", "error")]
-        for ran in (
-            "data.label_balance",
-            "skeleton.multilabel_init",
-            "overfit.one_batch",
-            "overfit.loss_decreases",
-            "evaluate.multilabel_test_set",
-            "data.leakage",
-            "skeleton.gradient_check",
-            "skeleton.determinism",
-        ):
-            assert statuses[ran] == "pass", ran
-        # checks written for one label per sample say why they do not run
-        skipped = check_by_id(res, "data.class_balance")
-        assert skipped["status"] == "skip" and "multilabel" in skipped["message"]
-        init = check_by_id(res, "skeleton.multilabel_init")["metrics"]
-        rates = np.array(
-            list(check_by_id(res, "data.label_balance")["metrics"]["label_rates_train"].values())
-        )
-        entropies = -(rates * np.log(rates) + (1 - rates) * np.log1p(-rates))
-        assert init["prior_bias"] is True
-        assert init["summed_entropy"] == pytest.approx(entropies.sum(), rel=1e-6)
-        assert init["expected"] == pytest.approx(entropies.sum(), rel=0.05)  # batch labels
-        ev = check_by_id(res, "evaluate.multilabel_test_set")
-        assert set(ev["metrics"]["per_label"]) == set(LABELS)
-        assert ev["metrics"]["micro_f1"] > 0.9 and ev["metrics"]["loss"] < 0.5
-        html = (report / "index.html").read_text()
-        assert ev["artifacts"] == ["tables"]
-        assert "per-label metrics (test set)" in html and "label rates (positives" in html
-        assert html.count("closed_loop") >= 2
-    finally:
-        import shutil
-
-        shutil.rmtree(report, ignore_errors=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    res = read_results(report)
+    statuses = {c["id"]: c["status"] for c in res["checks"]}
+    assert not [k for k, v in statuses.items() if v in ("warn", "fail", "error")]
+    for ran in (
+        "data.label_balance",
+        "skeleton.multilabel_init",
+        "overfit.one_batch",
+        "overfit.loss_decreases",
+        "evaluate.multilabel_test_set",
+        "data.leakage",
+        "skeleton.gradient_check",
+        "skeleton.determinism",
+    ):
+        assert statuses[ran] == "pass", ran
+    # checks written for one label per sample say why they do not run
+    skipped = check_by_id(res, "data.class_balance")
+    assert skipped["status"] == "skip" and "multilabel" in skipped["message"]
+    init = check_by_id(res, "skeleton.multilabel_init")["metrics"]
+    rates = np.array(
+        list(check_by_id(res, "data.label_balance")["metrics"]["label_rates_train"].values())
+    )
+    entropies = -(rates * np.log(rates) + (1 - rates) * np.log1p(-rates))
+    assert init["prior_bias"] is True
+    assert init["summed_entropy"] == pytest.approx(entropies.sum(), rel=1e-6)
+    assert init["expected"] == pytest.approx(entropies.sum(), rel=0.05)  # batch labels
+    ev = check_by_id(res, "evaluate.multilabel_test_set")
+    assert set(ev["metrics"]["per_label"]) == set(LABELS)
+    assert ev["metrics"]["micro_f1"] > 0.9 and ev["metrics"]["loss"] < 0.5
+    html = (report / "index.html").read_text()
+    assert ev["artifacts"] == ["tables"]
+    assert "per-label metrics (test set)" in html and "label rates (positives" in html
+    assert html.count("closed_loop") >= 2
 
 
 def test_shuffled_labels_fail_the_test_set_check(tmp_path: Path) -> None:

@@ -64,7 +64,9 @@ def test_a_terminal_shows_stage_check_k_of_n_time_and_step_bars(tmp_path: Path) 
     assert "Skeleton — seeded end-to-end skeleton" in out  # a header per stage
     # live redraws end in a carriage return: a finished check's line may follow one
     finished = set(re.findall(r"[✓!✗E-] (?:pass|warn|fail|skip|error)\s+([a-z_]+\.[a-z_]+)", out))
-    assert finished == {c["id"] for c in read_results(tmp_path / "report")["checks"]}
+    checks = read_results(tmp_path / "report")["checks"]
+    assert finished == {c["id"] for c in checks if not c["metrics"].get("not_applicable")}
+    assert "checks do not apply to this setup (a classification task, numpy engine)" in out
     # skips: 7 checks of the user's own pieces, 8 language-model checks, human baseline
     assert "PASS wine-mlp: 23 pass, 19 skip in" in out
     assert str(tmp_path / "report" / "index.html") in out.replace("\r\n", "").replace("\n", "")
@@ -83,9 +85,15 @@ def test_ci_log_names_each_check_once(lr_zero: tuple[Path, Path]) -> None:
     log = proc.stdout + proc.stderr
     ids = [c for _, c in CHECK_LINE.findall(log)]
     results = read_results(tmp / "report")
-    assert sorted(ids) == sorted(c["id"] for c in results["checks"])  # each exactly once
+    elsewhere = [c for c in results["checks"] if c["metrics"].get("not_applicable")]
+    shown = [c for c in results["checks"] if c not in elsewhere]
+    assert sorted(ids) == sorted(c["id"] for c in shown)  # each exactly once
+    # the checks written for another kind of setup share one line, after the others
+    (collapsed,) = [x for x in log.splitlines() if "checks do not apply to this setup" in x]
+    assert f"{len(elsewhere)} checks do not apply" in collapsed and elsewhere
+    assert all(c["id"] in collapsed for c in elsewhere)
     assert "check 1 of" not in log and "━" not in log  # no live display in a log
-    for c in results["checks"]:
+    for c in shown:
         (line,) = [x for x in log.splitlines() if re.match(rf"\s+\S {c['status']}\s+{c['id']} ", x)]
         assert c["message"] in line  # one unwrapped line, the whole message
         if c["status"] == "fail" and c["hint"]:

@@ -323,3 +323,10 @@ def bernoulli_entropy(rates: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         h = -(p * np.log(p) + (1 - p) * np.log1p(-p))
     return np.nan_to_num(h, nan=0.0)
+
+
+def named_list(names: list[str], idx: np.ndarray, what: Any, shown: int = 5) -> str:
+    """``'a' (what(j)), 'b' (...) and 3 more``: the first ``shown`` of ``names[idx]``."""
+    out = ", ".join(f"{names[j]!r} ({what(j)})" for j in idx[:shown])
+    more = len(idx) - shown
+    return out + (f" and {more} more" if more > 0 else "")

@@ -6,11 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from nncheck.checks._stats import named_list
 from nncheck.checks.context import Context
 from nncheck.checks.registry import COUNT, FRACTION, NON_NEGATIVE, check
 from nncheck.results import CheckOutcome, result
-
-SHOWN = 5  # labels named in a message
 
 
 @check(
@@ -101,7 +100,7 @@ def label_balance(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         f"{100 * rate_tr.min():.2f}%-{100 * rate_tr.max():.2f}%"
     )
     if len(constant):
-        listed = _listed(names, constant, lambda j: f"{int(pos_tr[j])} of {n_tr}")
+        listed = named_list(names, constant, lambda j: f"{int(pos_tr[j])} of {n_tr}")
         return result(
             "fail",
             f"{len(constant)} label(s) never or always set in train, so they cannot be "
@@ -115,12 +114,12 @@ def label_balance(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     if len(rare):
         problems.append(
             f"{len(rare)} rare label(s) with fewer than {int(t['rare_count'])} training "
-            f"positives: " + _listed(names, rare, lambda j: f"{int(pos_tr[j])} in {n_tr}")
+            f"positives: " + named_list(names, rare, lambda j: f"{int(pos_tr[j])} in {n_tr}")
         )
     if len(shifted):
         problems.append(
             f"{len(shifted)} label(s) set at another rate in test than in train: "
-            + _listed(
+            + named_list(
                 names,
                 shifted,
                 lambda j: f"{100 * rate_tr[j]:.1f}% vs {100 * rate_te[j]:.1f}%, z {z[j]:.1f}",
@@ -137,9 +136,3 @@ def label_balance(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             artifacts=artifacts,
         )
     return result("pass", summary, metrics=metrics, artifacts=artifacts)
-
-
-def _listed(names: list[str], idx: np.ndarray, what: Any) -> str:
-    shown = ", ".join(f"{names[j]!r} ({what(j)})" for j in idx[:SHOWN])
-    more = len(idx) - SHOWN
-    return shown + (f" and {more} more" if more > 0 else "")

@@ -11,6 +11,7 @@ from nncheck.checks._stats import (
     fmt_pct,
     fmt_pm,
     mean_se,
+    named_list,
     per_sample_loss,
     probabilities,
     wilson,
@@ -19,8 +20,6 @@ from nncheck.checks._trainings import dumb_baseline, main_training
 from nncheck.checks.context import Context
 from nncheck.checks.registry import FRACTION, NON_NEGATIVE, check
 from nncheck.results import CheckOutcome, result
-
-SHOWN = 5
 
 
 @check(
@@ -171,12 +170,11 @@ def multilabel_test_set(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     silent = np.flatnonzero((support >= float(t["silent_rate"]) * n) & (tp + fp == 0))
     metrics["silent_labels"] = [names[j] for j in silent]
     if len(silent):
-        listed = ", ".join(f"{names[j]!r} ({int(support[j])} positives)" for j in silent[:SHOWN])
-        more = f" and {len(silent) - SHOWN} more" if len(silent) > SHOWN else ""
+        listed = named_list(names, silent, lambda j: f"{int(support[j])} positives")
         return result(
             "warn",
             f"{len(silent)} label(s) set in at least {100 * float(t['silent_rate']):.0f}% of"
-            f" the test samples are never predicted: {listed}{more}; {said}",
+            f" the test samples are never predicted: {listed}; {said}",
             hint="The model answers 'no' to these labels whatever the input: they need more "
             "positives, a positive weight in the loss (pos_weight), more training, or a lower "
             "threshold.",

@@ -18,6 +18,8 @@ from nncheck.results import CheckResult
 
 CheckStarted = Callable[[CheckSpec], None]
 CheckDone = Callable[[CheckResult], None]
+# The metrics of a skip for a check that does not apply to this kind of setup.
+NOT_APPLICABLE: dict[str, Any] = {"not_applicable": True}
 
 
 def unmet_requirement(spec: CheckSpec, ctx: Context) -> str | None:
@@ -116,8 +118,26 @@ def run_checks(
     return [by_id[i] for i in order if i in by_id]
 
 
+# Requirements whose absence is a problem of this run (no engine could be built, the data
+# cannot be fed to a model), not a check written for another kind of setup.
+_PROBLEMS = ("engine", "trainable")
+
+
+def not_applicable(spec: CheckSpec, ctx: Context) -> str | None:
+    """Why ``spec`` does not apply to this kind of setup (another task, no torch Dataset
+    of the user's, no second annotation...), or None. Such skips say nothing about the
+    run, so the terminal and the report collapse them into one line."""
+    from dataclasses import replace
+
+    shape_only = tuple(r for r in spec.requires if r not in _PROBLEMS)
+    return unmet_requirement(replace(spec, requires=shape_only), ctx)
+
+
 def run_one(spec: CheckSpec, ctx: Context, thresholds: dict[str, Any]) -> CheckResult:
     start = time.perf_counter()
+    elsewhere = not_applicable(spec, ctx)
+    if elsewhere:
+        return CheckResult(spec.id, spec.stage, "skip", elsewhere, metrics=dict(NOT_APPLICABLE))
     reason = unmet_requirement(spec, ctx)
     if reason:
         return CheckResult(spec.id, spec.stage, "skip", reason)

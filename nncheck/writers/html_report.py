@@ -292,6 +292,7 @@ def context(
                 "duration": c.duration_s,
                 "traceback": c.traceback,
                 "consequence_of": c.consequence_of,
+                "not_applicable": c.not_applicable,
             }
         )
     stages = [s for s in STAGES if any(c["stage"] == s for c in checks)]
@@ -305,10 +306,12 @@ def context(
             {
                 "id": s,
                 "title": STAGE_TITLES.get(s, s),
-                "checks": [c for c in checks if c["stage"] == s],
+                "checks": [c for c in checks if c["stage"] == s and not c["not_applicable"]],
             }
             for s in stages
         ],
+        # checks written for another kind of setup: one collapsed list, with their reasons
+        "elsewhere": [c for c in checks if c["not_applicable"]],
         "attention": _look_first(run, checks),
         "dataset": dataset,
         "model": _model_text(recipe, dataset),

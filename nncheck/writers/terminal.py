@@ -113,7 +113,7 @@ class Terminal:
                 self._progress.remove_task(self._steps)
                 self._steps = None
             self._progress.update(self._overall, completed=self._done)
-        if not self.quiet:
+        if not self.quiet and not res.not_applicable:
             self._print(self._line(res))
 
     def finish(self, run: RunResult, report_dir: str | None) -> None:
@@ -127,6 +127,16 @@ class Terminal:
                 if self._failing(c.status):
                     self._print(self._line(c))
         else:
+            elsewhere = [c for c in run.checks if c.not_applicable]
+            if elsewhere:
+                self._print(
+                    Text.assemble(
+                        ("  -  skip  ", STYLE["skip"]),
+                        f"{len(elsewhere)} checks do not apply to this setup "
+                        f"({_setup(run)}): " + ", ".join(c.id for c in elsewhere),
+                        style="dim",
+                    )
+                )
             unselected = [c for c in run.checks if c.status == "skip" and _by_request(c)]
             if unselected:
                 self._print(
@@ -196,6 +206,13 @@ def _stage_header(stage: str) -> Any:
     from nncheck.writers.stage_titles import STAGE_TITLES
 
     return Text(STAGE_TITLES.get(stage, stage), style="bold")
+
+
+def _setup(run: RunResult) -> str:
+    """The kind of setup in a few words: the task and whether the user's pieces came in."""
+    task = str(run.dataset_summary.get("task") or "").replace("_", " ")
+    engine = str((run.recipe.get("model") or {}).get("engine") or "")
+    return ", ".join(p for p in (task and f"a {task} task", engine and f"{engine} engine") if p)
 
 
 def _by_request(check: CheckResult) -> bool:
