@@ -114,8 +114,8 @@ CATALOGUE: tuple[BugClass, ...] = (
     ),
     BugClass(
         "S2",
-        "softmax over independent (multilabel) labels",
-        ("skeleton.multilabel_init",),
+        "softmax over independent (multilabel) labels; images fed channels-last",
+        ("skeleton.multilabel_init", "data.image_layout"),
         ("overfit.one_batch",),
     ),
 )

@@ -41,6 +41,7 @@ CASES = {
     "targets_not_shifted": ("S1", "data.sequence_targets", ["not shifted"]),
     "padding_in_loss": ("S1", "data.padding", ["counts padding"]),
     "softmax_multilabel": ("S2", "skeleton.multilabel_init", ["softmax over the labels"]),
+    "channels_last_images": ("S2", "data.image_layout", ["8x8x3", "reads C x H x W"]),
 }
 
 MODEL_CHECKS = [

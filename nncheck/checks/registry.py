@@ -30,6 +30,7 @@ from nncheck.results import STAGES, CheckOutcome
 #   pipeline      - a split is the user's torch Dataset (or DataLoader), readable by index
 #   pipeline_test - the test split is (not a fraction nncheck cut from train)
 #   loader        - the training split is the user's DataLoader
+#   image_shaped  - each sample has three axes (colour images, in whichever layout)
 #   table         - the data is a table (csv/parquet) with columns the data layer reports on
 #   multilabel    - the target is one 0/1 column per label (task: multilabel)
 #   any_target    - holds for every target of a table or array (a class, a value, or one
@@ -43,6 +44,7 @@ REQUIREMENTS = (
     "trainable",
     "second_annotation",
     "images",
+    "image_shaped",
     "user_optimizer",
     "user_scheduler",
     "user_step",

@@ -39,6 +39,8 @@ def unmet_requirement(spec: CheckSpec, ctx: Context) -> str | None:
             return f"needs a regression target; this is a {task} task"
         if need == "images" and not ds.is_image:
             return "needs image data"
+        if need == "image_shaped" and len(ds.input_shape) != 3:
+            return "needs samples with three axes (images C x H x W or H x W x C)"
         if need == "table" and ds.table is None:
             return "needs a table (csv or parquet); this data is an array file"
         if need == "second_annotation" and not ctx.recipe.data.second_annotation:
