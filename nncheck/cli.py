@@ -86,7 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("data_file", help="csv, parquet, npz, npy or MNIST IDX images file")
     init.add_argument("-o", "--output", help="recipe path (default: <data name>.yaml here)")
     init.add_argument(
-        "--target", metavar="COLUMN", help="the column to predict (default: guessed, and said)"
+        "--target",
+        metavar="COLUMN",
+        help="the column to predict (default: guessed, and said); several, comma-separated"
+        " (--target even,prime), make a multilabel recipe of those 0/1 columns",
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing recipe")
     return parser

@@ -54,15 +54,21 @@ def init_recipe(
     else:
         source = str(data)
         train_entry = _relative(data, out.parent)
-    raw = load_source(source, target)
-    task, why = infer_task(raw.y_raw)
+    wanted: str | list[str] | None = target
+    if target is not None and "," in target:
+        wanted = [t.strip() for t in target.split(",") if t.strip()]
+    raw = load_source(source, wanted)
+    if raw.y_raw.ndim == 2:
+        task, why = "multilabel", f"{raw.y_raw.shape[1]} label columns given"
+    else:
+        task, why = infer_task(raw.y_raw)
     recipe: dict[str, Any] = {
         "name": _stem(data),
         "seed": 0,
         "data": {"train": train_entry},
     }
     if raw.target is not None:
-        recipe["data"]["target"] = raw.target
+        recipe["data"]["target"] = list(raw.target) if isinstance(raw.target, tuple) else raw.target
     recipe["data"].update(
         {
             "test": {"fraction": 0.2},
@@ -85,9 +91,13 @@ def init_recipe(
     recipe["train"] = {"optimizer": "adam", "lr": 0.001, "batch_size": 64, "steps": 500}
     target_why = next((n for n in raw.notes if n.startswith("target not given")), "")
     target_why = target_why.split("(", 1)[1].rstrip(")") if "(" in target_why else "given"
+    if task == "multilabel":
+        recipe["model"]["loss"] = "bce"
+    multi = isinstance(raw.target, tuple)
+    shown_target = ", ".join(raw.target) if multi else repr(raw.target)
     header = (
         f"# Starter recipe written by `nncheck init` for {data.name}.\n"
-        f"# Target: {raw.target!r} ({target_why}); task {task} ({why}).\n"
+        f"# Target: {shown_target} ({target_why}); task {task} ({why}).\n"
         + "".join(_comment(line) for line in found)
         + "# Edit freely; `nncheck checks` lists every check.\n"
     )

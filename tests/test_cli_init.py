@@ -72,3 +72,19 @@ def test_init_refuses_to_overwrite_and_missing_file_is_exit_2(tmp_path: Path) ->
     assert out.read_text() == "keep me"
     proc = run_cli("init", str(tmp_path / "nope.csv"))
     assert proc.returncode == 2 and "nope.csv" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_init_with_several_target_columns_writes_a_multilabel_recipe(tmp_path: Path) -> None:
+    data = ROOT / "data" / "digits_multilabel.csv"
+    proc = run_cli("init", str(data), "--target", "even,prime,closed_loop", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "digits_multilabel.yaml").read_text()
+    recipe = yaml.safe_load(text)
+    assert recipe["data"]["target"] == ["even", "prime", "closed_loop"]
+    assert recipe["data"]["task"] == "multilabel" and recipe["model"]["loss"] == "bce"
+    assert "# Target: even, prime, closed_loop (given); task multilabel" in text
+    run = run_cli("run", "digits_multilabel.yaml", "--quiet", "--only", "data", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    checks = read_results(tmp_path / "reports" / "digits_multilabel")["checks"]
+    balance = next(c for c in checks if c["id"] == "data.label_balance")
+    assert balance["status"] == "pass" and balance["metrics"]["n_labels"] == 3
