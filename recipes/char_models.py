@@ -42,3 +42,25 @@ def causal_transformer(
 ) -> nn.Module:
     """The healthy model: attention masked to the past."""
     return CausalTransformer(int(input_shape[0]), n_outputs, width, heads, causal=True)
+
+
+class GRUClassifier(nn.Module):
+    """Token ids (N, T) -> class logits (N, K): an embedding, a one-layer GRU read left to
+    right (batch first), a linear layer on its last hidden state."""
+
+    def __init__(self, vocab_size: int, n_outputs: int, width: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, width)
+        self.gru = nn.GRU(width, width, batch_first=True)
+        self.head = nn.Linear(width, n_outputs)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        _, last = self.gru(self.embed(ids))  # last: (1, N, width)
+        return self.head(last[0])
+
+
+def gru_classifier(
+    input_shape: tuple[int, ...], n_outputs: int, vocab_size: int, width: int = 32
+) -> nn.Module:
+    """For ``task: sequence_classification``: nncheck passes ``vocab_size``."""
+    return GRUClassifier(vocab_size, n_outputs, width)

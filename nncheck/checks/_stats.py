@@ -250,7 +250,7 @@ def dumb_baseline(
     """
     if task == "multilabel":
         return _multilabel_baseline(y_train, y_test)
-    if task == "classification":
+    if task in ("classification", "sequence_classification"):
         tr = np.asarray(y_train, dtype=np.int64)
         te = np.asarray(y_test, dtype=np.int64)
         tr, te = tr[tr >= 0], te[te >= 0]

@@ -125,7 +125,7 @@ def fixed_batch_rows(ctx: Context, size: int = FIXED_BATCH) -> np.ndarray:
     n = len(test)
     rng = np.random.default_rng(ctx.seed + 4242)
     order = rng.permutation(n)
-    if ctx.dataset.task != "classification":
+    if not ctx.dataset.has_classes:
         return np.sort(order[:size])
     y = test.y[order]
     _, first = np.unique(y, return_index=True)
@@ -217,7 +217,7 @@ def prediction_series(ctx: Context, run: Training) -> dict[str, list[float]]:
     series: dict[str, list[float]] = {}
     for j, pos in enumerate(run.fixed_rows):
         row = int(test.indices[pos])
-        if ds.task == "classification":
+        if ds.has_classes:
             label = int(test.y[pos])
             name = ds.classes[label] if ds.classes and 0 <= label < len(ds.classes) else label
             values = [

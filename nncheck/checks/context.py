@@ -106,7 +106,7 @@ def usability_problem(dataset: Dataset) -> str | None:
     for name, split in (("train", train), ("test", test)):
         if not np.isfinite(split.x).all():
             return f"{name} inputs contain NaN or inf"
-        if dataset.task == "classification":
+        if dataset.has_classes:
             if (split.y < 0).any():
                 return f"{name} has labels outside the classes"
         elif dataset.is_multilabel:
@@ -114,6 +114,6 @@ def usability_problem(dataset: Dataset) -> str | None:
                 return f"{name} has label cells that are not 0/1"
         elif not np.isfinite(split.y).all():
             return f"{name} has a target that is NaN, inf or not numeric"
-    if dataset.task == "classification" and len(np.unique(train.y)) < 2:
+    if dataset.has_classes and len(np.unique(train.y)) < 2:
         return "the training split has a single class"
     return None

@@ -52,7 +52,7 @@ CHUNK_ELEMENTS = 1 << 21  # values per chunk of rows (8 MB of float32)
         "shift_z": NON_NEGATIVE,
         "max_examples": EXAMPLES,
     },
-    requires=("trainable", "any_target"),
+    requires=("trainable", "any_target", "numeric_inputs"),
 )
 def features(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Inputs as the network sees them: scale, constant and wiped inputs, train/test shift.

@@ -67,7 +67,7 @@ def data_integrity(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
                 " ten, or take a log), or clip them: the network computes in float32."
             )
 
-    if ds.task == "classification":
+    if ds.has_classes:
         _check_labels(ds, metrics, fails, warns, hints, examples, limit)
     elif ds.is_multilabel:
         _check_multilabel(ds, metrics, fails, hints, examples, limit)
@@ -75,11 +75,7 @@ def data_integrity(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         _check_regression_target(ds, metrics, fails, hints, examples, limit)
 
     cfg = ctx.engine_config
-    if (
-        cfg is not None
-        and ds.task in ("classification", "multilabel")
-        and (cfg.n_outputs != ds.n_classes)
-    ):
+    if cfg is not None and (ds.has_classes or ds.is_multilabel) and (cfg.n_outputs != ds.n_classes):
         fails.append(
             f"the model outputs {cfg.n_outputs} values per sample, the data has "
             f"{ds.n_classes} classes"
@@ -92,10 +88,12 @@ def data_integrity(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         + (
             f"{'x'.join(map(str, ds.input_shape))} images"
             if ds.is_image
+            else f"sequences of {ds.input_shape[0]} tokens"
+            if ds.token_inputs
             else f"{ds.n_features} features"
         )
         + f", {ds.task}"
-        + (f" ({ds.n_classes} classes)" if ds.task == "classification" else "")
+        + (f" ({ds.n_classes} classes)" if ds.has_classes else "")
         + (f" ({ds.n_classes} labels)" if ds.is_multilabel else "")
         + (" (task inferred)" if ds.task_inferred else "")
     )

@@ -35,7 +35,7 @@ MAX_EXAMPLES = 20
         "fail_fraction": FRACTION,
         "fail_count": COUNT,
     },
-    requires=("labels",),
+    requires=("labels", "numeric_inputs"),
 )
 def data_label_conflicts(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Identical (or near-identical) inputs with different labels, across train and test.

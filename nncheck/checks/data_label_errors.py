@@ -59,7 +59,7 @@ EXPORT_COLUMNS = (
         "min_listed": EXAMPLES,
         "max_thumbnails": Range(ge=0, le=200),
     },
-    requires=("labels", "trainable"),
+    requires=("labels", "trainable", "numeric_inputs"),
 )
 def label_errors(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Likely mislabeled samples, found by confident learning on out-of-fold predictions.

@@ -37,7 +37,7 @@ MAX_EXAMPLES = 20
         "fail_fraction": FRACTION,
         "fail_count": COUNT,
     },
-    requires=("any_target",),
+    requires=("any_target", "numeric_inputs"),
 )
 def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Test samples that also occur in train: exact copies and near copies (test -> train).

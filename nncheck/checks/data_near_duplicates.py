@@ -35,7 +35,7 @@ MAX_EXAMPLES = 20
         "warn_fraction": FRACTION,
         "fail_fraction": FRACTION,
     },
-    requires=("any_target",),
+    requires=("any_target", "numeric_inputs"),
 )
 def data_near_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Near-duplicate pairs inside train and inside test, closest first, with examples.

@@ -41,7 +41,7 @@ CHUNK = 4096  # images per chunk of the image statistics
         "spike_fraction": FRACTION,
         "fail_fraction": FRACTION,
     },
-    requires=("any_target",),
+    requires=("any_target", "numeric_inputs"),
 )
 def data_outliers(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Samples far from all others (kNN distance, robust scores) and corrupted images.

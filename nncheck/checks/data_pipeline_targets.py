@@ -70,7 +70,7 @@ def pipeline_targets(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
                     f"{_v(own[int(positions[i])])} in .targets, {_v(y1[i])} out of the pipeline)"
                 )
         metrics[split] = m
-    if ds.task == "classification":
+    if ds.has_classes:
         bad = _outside_classes(ctx)
         if bad:
             problems.append(bad)

@@ -36,7 +36,7 @@ def window_hashes(x: np.ndarray, width: int, stride: int) -> np.ndarray:
         "fail_fraction": FRACTION,
         "warn_windows": FRACTION,
     },
-    requires=("sequences",),
+    requires=("tokens",),
 )
 def sequence_overlap(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Test sequences identical to a train sequence, and test windows found in train.

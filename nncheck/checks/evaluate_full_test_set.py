@@ -86,7 +86,7 @@ def full_test_set(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             hint="Training blew up: see overfit.loss_decreases; lower the learning rate.",
             metrics={"n_test": n, "nonfinite_outputs": int(bad.sum())},
         )
-    if ds.task == "classification":
+    if ds.has_classes:
         return _classification(ctx, t, run, base, out)
     return _regression(ctx, t, run, base, out)
 

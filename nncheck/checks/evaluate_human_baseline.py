@@ -58,7 +58,7 @@ def human_baseline(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             "without the column?)",
             hint="Add the second-annotation column to the test file as well.",
         )
-    if ds.task == "classification":
+    if ds.has_classes:
         return _classification(ctx, t)
     return _regression(ctx, t)
 

@@ -214,7 +214,7 @@ def _report_artifacts(ctx: Context, run: Training) -> dict[str, Any]:
         )
     title = (
         "prediction dynamics: p(given class) for fixed test samples"
-        if ctx.dataset.task == "classification"
+        if ctx.dataset.has_classes
         else "prediction dynamics: p(own labels) for fixed test samples"
         if ctx.dataset.is_multilabel
         else "prediction dynamics: predictions for fixed test samples"

@@ -56,7 +56,7 @@ def overfit_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     max_steps = int(t["max_steps"])
     x, y = _balanced_batch(ctx, size)
     engine = ctx.make_engine()
-    classification = ds.task == "classification"
+    classification = ds.has_classes
     target = float(t["max_loss"])
     if ds.is_multilabel:
         target *= ds.n_outputs  # the loss sums one binary cross-entropy per label
@@ -143,7 +143,7 @@ def overfit_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
 def _balanced_batch(ctx: Context, size: int) -> tuple[np.ndarray, np.ndarray]:
     """A seeded batch that holds as many classes as fit (so accuracy means something)."""
     ds = ctx.dataset
-    if ds.task != "classification":
+    if not ds.has_classes:
         return ctx.sample_batch(size)
     rng = np.random.default_rng(ctx.seed + 7)
     y = ds.train.y

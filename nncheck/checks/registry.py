@@ -30,6 +30,8 @@ from nncheck.results import STAGES, CheckOutcome
 #   pipeline      - a split is the user's torch Dataset (or DataLoader), readable by index
 #   pipeline_test - the test split is (not a fraction nncheck cut from train)
 #   loader        - the training split is the user's DataLoader
+#   tokens        - inputs are token id sequences (language model or sequence classifier)
+#   numeric_inputs - inputs are numbers that statistics and distances apply to (not ids)
 #   image_shaped  - each sample has three axes (colour images, in whichever layout)
 #   table         - the data is a table (csv/parquet) with columns the data layer reports on
 #   multilabel    - the target is one 0/1 column per label (task: multilabel)
@@ -56,6 +58,8 @@ REQUIREMENTS = (
     # it: "sequences" (written for it) or "any_task" (meaningful for every task); a
     # multilabel target runs those written for it, "any_target" ones and "any_task" ones.
     "sequences",
+    "tokens",
+    "numeric_inputs",
     "any_task",
 )
 

@@ -26,14 +26,18 @@ def unmet_requirement(spec: CheckSpec, ctx: Context) -> str | None:
     """The reason ``spec`` cannot run in this context, or None."""
     ds = ctx.dataset
     task = ds.task.replace("_", " ")
-    if ds.is_sequence and not {"sequences", "any_task"} & set(spec.requires):
+    if ds.is_sequence and not {"sequences", "tokens", "any_task"} & set(spec.requires):
         return "judges one target per sample; a language model has one per token"
     if "multilabel" in spec.requires and not ds.is_multilabel:
         return f"needs a multilabel target (task: multilabel); this is a {task} task"
     if "sequences" in spec.requires and not ds.is_sequence:
         return f"needs token sequences (task: language_model); this is a {task} task"
     for need in spec.requires:
-        if need == "labels" and ds.task != "classification":
+        if need == "tokens" and not ds.token_inputs:
+            return f"needs token sequences; this is a {task} task"
+        if need == "numeric_inputs" and ds.token_inputs:
+            return "judges inputs as numbers (statistics, distances); these are token ids"
+        if need == "labels" and ds.task not in ("classification", "sequence_classification"):
             return f"needs class labels; this is a {task} task"
         if need == "regression" and ds.task != "regression":
             return f"needs a regression target; this is a {task} task"

@@ -21,7 +21,7 @@ from nncheck.results import CheckOutcome, result
         "samples": Range(ge=1, le=1000),
         "max_leak": NON_NEGATIVE,
     },
-    requires=("engine", "trainable", "any_target"),
+    requires=("engine", "trainable", "any_target", "numeric_inputs"),
 )
 def batch_independence(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """The gradient of one sample's loss with respect to the other samples' inputs is zero.

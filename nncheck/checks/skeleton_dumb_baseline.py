@@ -38,7 +38,7 @@ def dumb_baseline(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """
     ds = ctx.dataset
     m = baseline_metrics(ctx)
-    if ds.task == "classification":
+    if ds.has_classes:
         classes = ds.classes or ()
         name = classes[m["majority_class"]] if m["majority_class"] < len(classes) else "?"
         lo, hi = m["majority_accuracy_ci"]

@@ -75,7 +75,8 @@ def init_scale(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     ratio between the last and the first layer beyond `grad_ratio_warn` /
     `grad_ratio_fail` in either direction (healthy: 0.4-2.5; 8 sigmoid layers: 1.5e4-6e4;
     4 sigmoid layers: 280). Inputs whose largest per-feature RMS exceeds `input_rms_warn`
-    warn as un-normalized (standardized data: 1; 0-255 pixels: ~150).
+    warn as un-normalized (standardized data: 1; 0-255 pixels: ~150); token ids are
+    looked up, not multiplied, so their size says nothing.
 
     Fix: normalize the inputs, use he (ReLU) or xavier (tanh/sigmoid) init instead of a
     hand-picked std, and prefer ReLU/tanh over sigmoid in deep nets.
@@ -106,7 +107,7 @@ def init_scale(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         input_max_feature_rms=input_rms,
     )
     rows.append(["input", "data", x2.shape[1], _r(x2.mean()), _r(x2.std()), "", "", "", "", ""])
-    if input_rms > float(t["input_rms_warn"]):
+    if input_rms > float(t["input_rms_warn"]) and not ctx.dataset.token_inputs:
         feature = _feature_name(ctx, worst_feat)
         findings.append(
             (

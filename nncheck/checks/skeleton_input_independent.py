@@ -108,7 +108,7 @@ def input_independent(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     said_loss += f"with zeroed inputs ({100 * gain:+.1f}% ± {100 * gain_se:.1f}%)"
     said_acc = ""
     helps_acc = hurts_acc = False
-    if ds.task == "classification":
+    if ds.has_classes:
         cr = np.argmax(real.test_outputs, axis=1) == y
         cz = np.argmax(zero.test_outputs, axis=1) == y
         n = len(y)
@@ -238,7 +238,7 @@ def _compare(
     said_loss += f"with {what} ({100 * gain:+.1f}% ± {100 * gain_se:.1f}%)"
     said_acc = ""
     helps_acc = False
-    if ds.task == "classification":
+    if ds.has_classes:
         cr = np.argmax(real.test_outputs, axis=1) == y
         cz = np.argmax(zero_out, axis=1) == y
         n = len(y)

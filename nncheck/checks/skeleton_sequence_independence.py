@@ -17,7 +17,7 @@ from nncheck.results import CheckOutcome, result
     stage="skeleton",
     defaults={"batch_size": 8, "max_leak": 1e-5},
     ranges={"batch_size": Range(ge=2, le=4096), "max_leak": NON_NEGATIVE},
-    requires=("engine", "trainable", "sequences"),
+    requires=("engine", "trainable", "tokens"),
 )
 def sequence_independence(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     """Replacing one sequence of a batch leaves the outputs of the others as they were.

@@ -46,6 +46,10 @@ def load_dataset(data: DataSection, seed: int) -> Dataset:
         from nncheck.data.sequences import load_sequences
 
         return load_sequences(data, seed)
+    if data.task == "sequence_classification":
+        from nncheck.data.sequences import load_token_classes
+
+        return load_token_classes(data, seed)
     notes: list[str] = []
     assert data.train is not None  # a data factory is read by nncheck.data.python_data
     train = load_source(data.train, data.target, data.second_annotation, data.csv, data.image_hw)

@@ -15,7 +15,9 @@ import numpy as np
 if TYPE_CHECKING:
     from nncheck.data.table_report import TableReport
 
-Task = Literal["classification", "regression", "language_model", "multilabel"]
+Task = Literal[
+    "classification", "regression", "language_model", "sequence_classification", "multilabel"
+]
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class Dataset:
     table: TableReport | None = None
     # language_model: the padding token id (excluded from the loss), when the recipe names it.
     pad_token: int | None = None
+    # sequence_classification: the number of token ids (the model's embedding size).
+    vocab_size: int | None = None
 
     @property
     def n_classes(self) -> int:
@@ -78,6 +82,17 @@ class Dataset:
     @property
     def n_outputs(self) -> int:
         return 1 if self.task == "regression" else self.n_classes
+
+    @property
+    def has_classes(self) -> bool:
+        """One class label per sample, from a softmax over ``classes``."""
+        return self.task in ("classification", "sequence_classification")
+
+    @property
+    def token_inputs(self) -> bool:
+        """Samples are token id sequences (int64), not numbers to normalize and compare by
+        distance: a language model, or a classifier of sequences."""
+        return self.task in ("language_model", "sequence_classification")
 
     @property
     def is_multilabel(self) -> bool:

@@ -171,3 +171,94 @@ def _token_ids(a: np.ndarray, path: str, what: str) -> np.ndarray:
     if a.size and int(a.min()) < 0:
         raise DataError(f"{path}: {what} holds negative token ids (min {int(a.min())})")
     return a.astype(np.int64)
+
+
+def load_token_classes(data: DataSection, seed: int) -> Dataset:
+    """The ``Dataset`` of a ``task: sequence_classification`` recipe: an npz with token ids
+    ``x: (N, T)`` and one class label per sequence ``y: (N,)`` (any label type, encoded as
+    for classification). The test fraction is stratified on the labels."""
+    from nncheck.data.build import encode_labels
+    from nncheck.data.split import stratified_split
+
+    notes: list[str] = []
+    if data.image_size is not None:
+        notes.append("data.image_size ignored: the task is sequence_classification")
+    x_tr, y_tr, train_notes = _read_labelled(data.train, data)
+    notes.extend(train_notes)
+    if isinstance(data.test, FractionSplit):
+        x_te = y_te = None
+    else:
+        if isinstance(data.test, PairSource):
+            raise DataError(f"{data.test.images}: a sequence classifier's test set is an npz")
+        x_te, y_te, test_notes = _read_labelled(data.test, data)
+        notes.extend(f"test: {n}" for n in test_notes)
+        if x_te.shape[1] != x_tr.shape[1]:
+            raise DataError(
+                f"{data.test}: test sequences have {x_te.shape[1]} tokens, train sequences"
+                f" ({data.train}) have {x_tr.shape[1]}"
+            )
+    y_all = y_tr if y_te is None else np.concatenate([y_tr.astype(object), y_te.astype(object)])
+    classes, y_enc, label_notes = encode_labels(y_all, data.classes)
+    notes.extend(label_notes)
+    if x_te is None or y_te is None:
+        assert isinstance(data.test, FractionSplit)
+        if len(x_tr) < 2:
+            raise DataError(f"{data.train}: {len(x_tr)} sequence(s) cannot be split")
+        tr_idx, te_idx = stratified_split(y_enc, data.test.fraction, seed)
+        x_te, yraw_te, ye_te = x_tr[te_idx], y_tr[te_idx], y_enc[te_idx]
+        x_tr, yraw_tr, ye_tr = x_tr[tr_idx], y_tr[tr_idx], y_enc[tr_idx]
+        src_te = f"{data.train} (fraction {data.test.fraction:g}, seed {seed})"
+    else:
+        n = len(x_tr)
+        tr_idx, te_idx = np.arange(n, dtype=np.int64), np.arange(len(x_te), dtype=np.int64)
+        yraw_tr, yraw_te, ye_tr, ye_te = y_tr, y_te, y_enc[:n], y_enc[n:]
+        src_te = str(data.test)
+    vocab = int(max(x_tr.max(initial=0), x_te.max(initial=0))) + 1
+    if data.pad_token is not None and data.pad_token >= vocab:
+        raise DataError(f"data.pad_token: {data.pad_token} is not a token id of this data")
+    notes.append(
+        f"token ids: {len(x_tr) + len(x_te):,} sequences of {x_tr.shape[1]} tokens, ids"
+        f" 0..{vocab - 1} (the factory receives vocab_size={vocab})"
+    )
+    return Dataset(
+        train=Split(x_tr, ye_tr, x_tr, yraw_tr, str(data.train), tr_idx),
+        test=Split(x_te, ye_te, x_te, yraw_te, src_te, te_idx),
+        task="sequence_classification",
+        task_inferred=False,
+        classes=classes,
+        input_shape=(int(x_tr.shape[1]),),
+        feature_names=None,
+        normalize="none",
+        is_image=False,
+        notes=tuple(notes),
+        classes_declared=data.classes is not None,
+        pad_token=data.pad_token,
+        vocab_size=vocab,
+    )
+
+
+def _read_labelled(path: str, data: DataSection) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(token ids (n, T) int64, labels (n,), notes) of one npz."""
+    if not str(path).lower().endswith(".npz"):
+        raise DataError(
+            f"{path}: a sequence classifier reads an .npz of token ids (x: (N, T) integers)"
+            " and labels (y: (N,))"
+        )
+    named = data.target if isinstance(data.target, str) else None
+    (x, y), (xkey, ykey) = read_npz_keys(
+        str(path), [X_KEYS, Y_KEYS if named is None else (named,)], [True, True]
+    )
+    assert x is not None and y is not None
+    x = _token_ids(x, str(path), f"key {xkey!r}")
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise DataError(
+            f"{path}: key {xkey!r} has shape {x.shape}; a sequence classifier needs token ids"
+            " of shape (N, T)"
+        )
+    if y.ndim != 1 or len(y) != len(x):
+        raise DataError(
+            f"{path}: key {ykey!r} has shape {y.shape}; one label per sequence is ({len(x)},)"
+        )
+    if y.dtype.kind == "S":
+        y = np.char.decode(y, "utf-8", errors="replace")
+    return x, y, [f"labels: key {ykey!r}"]

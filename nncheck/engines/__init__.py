@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -54,6 +55,11 @@ def engine_config(
         raise UsageError(
             f"model.loss: cross_entropy needs class labels, but the task is regression"
             f" ({how}); use loss: mse, or task: classification if the target holds classes"
+        )
+    if dataset.task == "sequence_classification" and model.engine != "torch":
+        raise UsageError(
+            "model.engine: a sequence classifier needs engine: torch and a factory taking"
+            " vocab_size (the numpy MLP reads numbers, not token ids)"
         )
     if dataset.is_sequence:
         if model.engine != "torch":
@@ -112,7 +118,7 @@ def engine_config(
         user_step=names.get("train.step", "") if objects is not None and objects.step else "",
         extra={
             "factory": model.factory,
-            "kwargs": dict(model.kwargs),
+            "kwargs": {**_token_kwargs(dataset, model.kwargs), **dict(model.kwargs)},
             "device": model.device,
             "recipe_dir": recipe.base_dir,
             "objects": objects,
@@ -120,6 +126,14 @@ def engine_config(
             "pad_token": dataset.pad_token,
         },
     )
+
+
+def _token_kwargs(dataset: Dataset, given: dict[str, Any]) -> dict[str, Any]:
+    """A sequence classifier's factory is told the vocabulary size (its embedding needs
+    it, and n_outputs is the number of classes), unless the recipe's kwargs set it."""
+    if dataset.task != "sequence_classification" or "vocab_size" in given:
+        return {}
+    return {"vocab_size": int(dataset.vocab_size or 0)}
 
 
 def check_model_memory(
@@ -165,7 +179,7 @@ def output_prior(dataset: Dataset) -> tuple[float, ...]:
     if dataset.is_multilabel:
         rates = np.nanmean(y.astype(np.float64), axis=0) if len(y) else np.zeros(0)
         return tuple(float(r) if np.isfinite(r) else 0.5 for r in rates)
-    if dataset.task in ("classification", "language_model"):
+    if dataset.has_classes or dataset.task == "language_model":
         valid = y[y >= 0]
         if not valid.size or not dataset.n_classes:
             return ()
@@ -197,4 +211,8 @@ def engine_factory(recipe: Recipe, objects: UserObjects | None = None) -> Engine
         from nncheck.engines.torch_sequence import TorchSequenceEngine
 
         return TorchSequenceEngine
+    if recipe.data.task == "sequence_classification":
+        from nncheck.engines.torch_sequence import TorchTokenClassifier
+
+        return TorchTokenClassifier
     return TorchEngine

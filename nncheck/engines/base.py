@@ -25,7 +25,9 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-Task = Literal["classification", "regression", "language_model", "multilabel"]
+Task = Literal[
+    "classification", "regression", "language_model", "sequence_classification", "multilabel"
+]
 
 
 @dataclass(frozen=True)

@@ -96,3 +96,17 @@ class TorchSequenceEngine(TorchEngine):
             return float(hit.mean(dim=1).sum())
         m = mask.to(torch.float64)
         return float(((hit * m).sum(dim=1) / m.sum(dim=1).clamp_min(1.0)).sum())
+
+
+class TorchTokenClassifier(TorchEngine):
+    """``TorchEngine`` for ``task: sequence_classification``: int64 token ids ``(N, T)`` in,
+    class logits ``(N, K)`` out, as for any classifier; only the inputs are ids (no float
+    cast, no input gradients) and the probe draws random ids below ``vocab_size``."""
+
+    @property
+    def input_dtype(self) -> np.dtype:
+        return np.dtype(np.int64)
+
+    def _probe_input(self, gen: torch.Generator) -> torch.Tensor:
+        vocab = int(self.kwargs.get("vocab_size") or 2)
+        return torch.randint(0, vocab, (_PROBE_BATCH, int(self.input_shape[0])), generator=gen)

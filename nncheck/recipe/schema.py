@@ -117,7 +117,14 @@ class DataSection(_Strict):
     # The input key of dict batches (a Dataset whose items are {"image": ..., "label": ...}).
     input_key: Union[str, None] = None
     test: Union[FractionSplit, str, PairSource] = Field(default_factory=FractionSplit)
-    task: Literal["classification", "regression", "language_model", "multilabel", None] = None
+    task: Literal[
+        "classification",
+        "regression",
+        "language_model",
+        "sequence_classification",
+        "multilabel",
+        None,
+    ] = None
     # None: standardize a data file; leave the user's own pipeline's output as it is.
     normalize: Literal["none", "standardize", "minmax", "scale255", None] = None
     second_annotation: Union[str, None] = None

@@ -154,7 +154,11 @@ class TorchEngine:
         ):
             raise ValueError(f"unknown optimizer {config.optimizer!r}")
         # Class (or next-token) indices as targets: softmax outputs, a log-prior bias.
-        self.classification = config.task in ("classification", "language_model")
+        self.classification = config.task in (
+            "classification",
+            "language_model",
+            "sequence_classification",
+        )
         self.n_outputs = int(config.n_outputs)
         self.input_shape = tuple(int(s) for s in config.input_shape)
         self.model_input_shape = model_input_shape(self.input_shape)
