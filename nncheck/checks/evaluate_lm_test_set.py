@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from nncheck.checks._artifacts import curve as curve_artifact
 from nncheck.checks._sequences import (
     curve_summary,
     lm_training,
@@ -16,6 +17,7 @@ from nncheck.checks._sequences import (
     unigram,
 )
 from nncheck.checks._stats import mean_se
+from nncheck.checks._trainings import smooth
 from nncheck.checks.context import Context
 from nncheck.checks.registry import NON_NEGATIVE, check
 from nncheck.results import CheckOutcome, result
@@ -59,6 +61,16 @@ def lm_test_set(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         "train_curve": curve_summary(run.curve),
     }
     curve = metrics["train_curve"]
+    steps = list(run.curve.steps)
+    finite = [float(v) if np.isfinite(v) else float("nan") for v in run.curve.loss]
+    window = max(1, len(finite) // 20)
+    artifacts = {
+        "curves": {
+            "training: batch loss (nats/token)": curve_artifact(
+                steps, loss=finite, smoothed=smooth(finite, window) if finite else []
+            )
+        }
+    }
     said = (
         f"test loss {loss:.3f} ± {1.96 * se:.3f} nats/token (perplexity {math.exp(loss):.1f})"
         f" on all {len(x)} test sequences ({int(mask.sum()):,} tokens) after"
@@ -66,7 +78,9 @@ def lm_test_set(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         f" unigram baseline {baseline:.3f} ± {1.96 * base_se:.3f}"
     )
     if run.curve.diverged or not np.isfinite(loss):
-        return result("fail", "training diverged (NaN/inf loss)", metrics=metrics)
+        return result(
+            "fail", "training diverged (NaN/inf loss)", metrics=metrics, artifacts=artifacts
+        )
     if loss > baseline - float(t["min_gain"]):
         return result(
             "fail",
@@ -74,5 +88,6 @@ def lm_test_set(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             hint="The model learned no context: see overfit.lm_one_batch, the learning rate"
             " and the number of steps.",
             metrics=metrics,
+            artifacts=artifacts,
         )
-    return result("pass", said, metrics=metrics)
+    return result("pass", said, metrics=metrics, artifacts=artifacts)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from nncheck.checks._artifacts import curve
 from nncheck.checks.context import Context
 from nncheck.checks.registry import BATCH, FRACTION, STEPS, check
 from nncheck.results import CheckOutcome, result
@@ -37,11 +38,13 @@ def lm_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     start = engine.loss(x, y)
     target = start * float(t["target_fraction"])
     losses = [start]
+    at = [0]
     reached = None
     for step in range(int(t["max_steps"])):
         engine.step(x, y)
         if step % 10 == 9 or step == int(t["max_steps"]) - 1:
             losses.append(engine.loss(x, y))
+            at.append(step + 1)
             if not np.isfinite(losses[-1]):
                 break
             if losses[-1] <= target:
@@ -49,6 +52,7 @@ def lm_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
                 break
     final = float(losses[-1])
     metrics = {"initial_loss": float(start), "final_loss": final, "steps": reached}
+    artifacts = {"curves": {"one batch: loss (nats/token)": curve(at, loss=losses)}}
     tokens = int(x.size)
     if reached is not None:
         return result(
@@ -56,6 +60,7 @@ def lm_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             f"{len(x)} sequences ({tokens} tokens) memorized in {reached} steps: loss"
             f" {start:.3g} -> {final:.3g} nats/token",
             metrics=metrics,
+            artifacts=artifacts,
         )
     return result(
         "fail",
@@ -64,4 +69,5 @@ def lm_one_batch(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         hint="Check that the loss reaches every parameter (no .detach(), no frozen model),"
         " the learning rate, and skeleton.causal / skeleton.lm_init_loss.",
         metrics=metrics,
+        artifacts=artifacts,
     )

@@ -220,3 +220,21 @@ def test_results_are_bit_identical_across_runs(tmp_path: Path) -> None:
         _, results = _audit(recipe, *only)
         metrics.append(json.dumps([c["metrics"] for c in results["checks"]], sort_keys=True))
     assert metrics[0] == metrics[1]
+
+
+def test_training_curves_reach_the_report_and_tensorboard(tmp_path: Path) -> None:
+    reader = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    np.savez(tmp_path / "ids.npz", x=_ids())
+    recipe = _lm_recipe(tmp_path, {"train": "ids.npz"})
+    code, _ = _audit(recipe, "overfit.lm_one_batch", "evaluate.lm_test_set")
+    assert code == 0
+    acc = reader.EventAccumulator(str(tmp_path / "recipe-report"), size_guidance={"scalars": 0})
+    acc.Reload()
+    batch = [
+        e.value for e in acc.Scalars("evaluate.lm_test_set/training_batch_loss_nats_token/loss")
+    ]
+    assert len(batch) == 40 and batch[-1] < batch[0]  # one point per training step
+    one = [e.value for e in acc.Scalars("overfit.lm_one_batch/one_batch_loss_nats_token/loss")]
+    assert len(one) >= 2 and one[-1] < one[0]
+    html = (tmp_path / "recipe-report" / "index.html").read_text()
+    assert "training: batch loss (nats/token)" in html
