@@ -99,6 +99,7 @@ def test_bundled_recipe_is_healthy_and_reports_every_label(tmp_path: Path) -> No
     assert ev["artifacts"] == ["tables"]
     assert "per-label metrics (test set)" in html and "label rates (positives" in html
     assert html.count("closed_loop") >= 2
+    assert "multilabel, 4 labels (even, prime, above_4, closed_loop)" in html
 
 
 def test_shuffled_labels_fail_the_test_set_check(tmp_path: Path) -> None:
