@@ -26,6 +26,7 @@ from nncheck.results import CheckOutcome, result
         "act_std_high_fail": 100.0,
         "output_std_warn": 3.0,
         "output_std_fail": 10.0,
+        "target_std_narrow": 0.003,
         "saturated_warn": 0.1,
         "saturated_fail": 0.5,
         "dead_warn": 0.3,
@@ -42,6 +43,7 @@ from nncheck.results import CheckOutcome, result
         "act_std_high_fail": POSITIVE,
         "output_std_warn": POSITIVE,
         "output_std_fail": POSITIVE,
+        "target_std_narrow": POSITIVE,
         "saturated_warn": FRACTION,
         "saturated_fail": FRACTION,
         "dead_warn": FRACTION,
@@ -74,9 +76,12 @@ def init_scale(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     fraction above `dead_warn` / `dead_fail` (healthy 8-layer ReLU: <= 11%); gradient norm
     ratio between the last and the first layer beyond `grad_ratio_warn` /
     `grad_ratio_fail` in either direction (healthy: 0.4-2.5; 8 sigmoid layers: 1.5e4-6e4;
-    4 sigmoid layers: 280). Inputs whose largest per-feature RMS exceeds `input_rms_warn`
-    warn as un-normalized (standardized data: 1; 0-255 pixels: ~150); token ids are
-    looked up, not multiplied, so their size says nothing.
+    4 sigmoid layers: 280). A regression net whose outputs vary by less than
+    `target_std_narrow` target stds must first grow its output weights by the inverse:
+    warns (statsmodels' scotvote, target std 1.4e3: 0.0007, and its overfit checks fail;
+    diabetes, std 77: 0.011, healthy at lr 0.01). Inputs whose largest per-feature RMS
+    exceeds `input_rms_warn` warn as un-normalized (standardized data: 1; 0-255 pixels:
+    ~150); token ids are looked up, not multiplied, so their size says nothing.
 
     Fix: normalize the inputs, use he (ReLU) or xavier (tanh/sigmoid) init instead of a
     hand-picked std, and prefer ReLU/tanh over sigmoid in deep nets.
@@ -158,6 +163,20 @@ def init_scale(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
                     f"(healthy < {float(t['output_std_warn']):g})",
                     "Weights too large or inputs un-normalized: the untrained net makes "
                     "confident random predictions. Use he/xavier init and normalized inputs.",
+                )
+            )
+        if cfg.task == "regression" and spread < float(t["target_std_narrow"]):
+            ystd = float(np.nanstd(ctx.dataset.train.y.astype(np.float64)))
+            findings.append(
+                (
+                    1,
+                    f"the target is far larger than what the untrained net outputs: its "
+                    f"outputs vary by {spread:.2g} target stds over the batch (the target's "
+                    f"std is {ystd:.3g}); training must first grow the output weights "
+                    f"~{1 / spread:.0f}x",
+                    "Standardize the target (train on (y - mean) / std and scale the "
+                    "predictions back), or express it in larger units; otherwise the first "
+                    "thousands of steps only rescale the output.",
                 )
             )
 

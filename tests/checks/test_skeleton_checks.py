@@ -571,3 +571,30 @@ def test_mnist_skeleton_checks_pass_and_stay_fast(tmp_path: Path) -> None:
         assert check["status"] == "pass", (check_id, check["message"])
         total += check["duration_s"]
     assert total < 10  # ~1 s on an idle 2-core machine; generous for a loaded CI runner
+
+
+@pytest.mark.parametrize("scale, warned", [(1, False), (100, True)])
+def test_a_regression_target_far_beyond_the_outputs_scale_warns(
+    tmp_path: Path, data_dir: Path, scale: int, warned: bool
+) -> None:
+    # diabetes (target std 77) is healthy; in hundredths (std 7.7e3) its net would spend
+    # its first thousands of steps growing the output weights
+    df = pd.read_csv(data_dir / "diabetes.csv")
+    df["target"] = df["target"] * scale
+    df.to_csv(tmp_path / "diabetes.csv", index=False)
+    recipe = {
+        "data": {"train": str(tmp_path / "diabetes.csv"), "target": "target"},
+        "model": {"hidden": [32], "activation": "relu", "init": "he"},
+        "train": {"lr": 0.01},
+        "report": {"dir": str(tmp_path / "report")},
+    }
+    proc = run_cli(
+        "run", str(write_recipe(tmp_path, recipe)), "--quiet", "--only", "skeleton.init_scale"
+    )
+    check = check_by_id(read_results(tmp_path / "report"), "skeleton.init_scale")
+    assert (check["status"] == "warn") is warned, check["message"]
+    assert (
+        "target is far larger than what the untrained net outputs" in check["message"]
+    ) is warned
+    if warned:
+        assert "Standardize the target" in check["hint"] and proc.returncode == 0
