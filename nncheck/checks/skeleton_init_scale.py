@@ -173,7 +173,7 @@ def init_scale(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
                     f"the target is far larger than what the untrained net outputs: its "
                     f"outputs vary by {spread:.2g} target stds over the batch (the target's "
                     f"std is {ystd:.3g}); training must first grow the output weights "
-                    f"~{1 / spread:.0f}x",
+                    + (f"~{1 / spread:.0f}x" if spread > 0 else "from nothing"),
                     "Standardize the target (train on (y - mean) / std and scale the "
                     "predictions back), or express it in larger units; otherwise the first "
                     "thousands of steps only rescale the output.",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nncheck.data.dataset import Dataset, Split
+from nncheck.data.dataset import Dataset, Split, Task
 from nncheck.data.loaders import X_KEYS, Y_KEYS, read_npz_keys
 from nncheck.data.split import random_split
 from nncheck.data.text import read_text_blocks
@@ -81,19 +81,40 @@ def load_sequences(data: DataSection, seed: int) -> Dataset:
                 f" (the vocabulary has ids 0..{len(vocab) - 1})"
             )
         notes.append(f"padding: token {data.pad_token} is excluded from the loss")
+    return _token_dataset(
+        "language_model",
+        Split(x_tr, y_tr, x_tr, y_tr, src_tr, tr_idx),
+        Split(x_te, y_te, x_te, y_te, src_te, te_idx),
+        vocab,
+        data,
+        notes,
+    )
+
+
+def _token_dataset(
+    task: Task,
+    train: Split,
+    test: Split,
+    classes: tuple[str, ...],
+    data: DataSection,
+    notes: list[str],
+    vocab_size: int | None = None,
+) -> Dataset:
+    """A Dataset of token id inputs: no normalization, no image, one sequence length."""
     return Dataset(
-        train=Split(x_tr, y_tr, x_tr, y_tr, src_tr, tr_idx),
-        test=Split(x_te, y_te, x_te, y_te, src_te, te_idx),
-        task="language_model",
+        train=train,
+        test=test,
+        task=task,
         task_inferred=False,
-        classes=vocab,
-        input_shape=(int(x_tr.shape[1]),),
+        classes=classes,
+        input_shape=(int(train.x.shape[1]),),
         feature_names=None,
         normalize="none",
         is_image=False,
         notes=tuple(notes),
         classes_declared=data.classes is not None,
         pad_token=data.pad_token,
+        vocab_size=vocab_size,
     )
 
 
@@ -220,19 +241,13 @@ def load_token_classes(data: DataSection, seed: int) -> Dataset:
         f"token ids: {len(x_tr) + len(x_te):,} sequences of {x_tr.shape[1]} tokens, ids"
         f" 0..{vocab - 1} (the factory receives vocab_size={vocab})"
     )
-    return Dataset(
-        train=Split(x_tr, ye_tr, x_tr, yraw_tr, str(data.train), tr_idx),
-        test=Split(x_te, ye_te, x_te, yraw_te, src_te, te_idx),
-        task="sequence_classification",
-        task_inferred=False,
-        classes=classes,
-        input_shape=(int(x_tr.shape[1]),),
-        feature_names=None,
-        normalize="none",
-        is_image=False,
-        notes=tuple(notes),
-        classes_declared=data.classes is not None,
-        pad_token=data.pad_token,
+    return _token_dataset(
+        "sequence_classification",
+        Split(x_tr, ye_tr, x_tr, yraw_tr, str(data.train), tr_idx),
+        Split(x_te, ye_te, x_te, yraw_te, src_te, te_idx),
+        classes,
+        data,
+        notes,
         vocab_size=vocab,
     )
 
