@@ -280,3 +280,37 @@ def test_python_api_takes_an_n_by_l_label_matrix() -> None:
     )
     assert audit.passed, audit.summary()
     assert audit["evaluate.multilabel_test_set"].metrics["n_labels"] == 4
+
+
+def test_a_torch_dataset_of_label_vectors_with_the_users_bce_loss() -> None:
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import TensorDataset
+
+    import nncheck
+
+    df = pd.read_csv(DATA / "digits_multilabel.csv")
+    x = torch.from_numpy(df.drop(columns=LABELS).to_numpy(np.float32) / 16)
+    y = torch.from_numpy(df[LABELS].to_numpy(np.float32))  # float32 targets, as usual
+
+    def model(input_shape: tuple[int, ...], n_outputs: int) -> torch.nn.Module:
+        return torch.nn.Sequential(
+            torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, n_outputs)
+        )
+
+    audit = nncheck.audit(
+        model,
+        train=TensorDataset(x[:1400], y[:1400]),
+        test=TensorDataset(x[1400:], y[1400:]),
+        task="multilabel",
+        loss=torch.nn.BCEWithLogitsLoss(),
+        steps=200,
+        only=[
+            "data.label_balance",
+            "skeleton.multilabel_init",
+            "skeleton.gradient_check",
+            "evaluate.multilabel_test_set",
+        ],
+    )
+    assert audit.passed, audit.summary()
+    # the float32 targets do not pull the float64 gradient check down to float32
+    assert audit["skeleton.gradient_check"].metrics["max_error"] < 1e-5

@@ -65,7 +65,15 @@ def read_torch_split(
         with seeded(mix(seed, SALT_READ, 0)):
             first = _get(dataset, int(positions[0]), name, folder)
         fmt = detect_format(first, data, name)
-    x, y, fmt = read_items(src, positions, fmt, mix(seed, SALT_READ), folder, describe=True)
+    x, y, fmt = read_items(
+        src,
+        positions,
+        fmt,
+        mix(seed, SALT_READ),
+        folder,
+        describe=True,
+        label_vectors=data.task == "multilabel",
+    )
     x, is_image = image_layout(x)
     raw = RawSplit(
         x=x,
@@ -131,10 +139,12 @@ def read_items(
     folder: str | None,
     *,
     describe: bool = False,
+    label_vectors: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, BatchFormat]:
     """Items ``positions`` of a split, collated with the user's collate_fn, as float32
-    inputs (n, *shape) and targets (n,); returns the format with the targets' shape and
-    dtype as the pipeline yields them when ``describe``."""
+    inputs (n, *shape) and targets (n,), or (n, L) 0/1 label vectors with
+    ``label_vectors`` (multilabel); returns the format with the targets' shape and dtype as
+    the pipeline yields them when ``describe``."""
     collate = src.loader.collate_fn if src.loader is not None else _default_collate()
     xs, ys = [], []
     with seeded(seed):
@@ -147,12 +157,17 @@ def read_items(
             ys.append(y)
     y0 = ys[0]
     target_shape = tuple(int(s) for s in np.shape(y0)[1:])
-    if target_shape not in ((), (1,)):
+    vectors = label_vectors and len(target_shape) == 1 and target_shape != (1,)
+    if target_shape not in ((), (1,)) and not vectors:
         raise DataError(
             f"{src.name}: targets have shape {target_shape} per item; nncheck needs one class "
-            "index or one number per item (not one-hot)"
+            "index or one number per item (not one-hot), or with task multilabel one 0/1"
+            " vector per item"
         )
-    y_np = np.concatenate([_numpy(y, None, src.name, "targets").reshape(-1) for y in ys])
+    width = target_shape[0] if vectors else 1
+    y_np = np.concatenate([_numpy(y, None, src.name, "targets").reshape(-1, width) for y in ys])
+    if not vectors:
+        y_np = y_np.reshape(-1)
     x_np = np.concatenate(xs)
     if describe:
         dtype = str(y0.dtype).replace("torch.", "") if hasattr(y0, "dtype") else str(y_np.dtype)
@@ -177,7 +192,15 @@ def reread(
     """Items of a split read again (inputs as read, not reshaped), under their own seed."""
     src = pipeline.split(name)
     assert src is not None and src.dataset is not None
-    x, y, _ = read_items(src, positions, pipeline.batch, mix(pipeline.seed, salt), pipeline.folder)
+    fmt = pipeline.batch
+    x, y, _ = read_items(
+        src,
+        positions,
+        fmt,
+        mix(pipeline.seed, salt),
+        pipeline.folder,
+        label_vectors=len(fmt.target_shape) == 1 and fmt.target_shape != (1,),
+    )
     return x, y
 
 

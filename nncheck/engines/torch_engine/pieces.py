@@ -190,11 +190,10 @@ def user_targets(fmt: BatchFormat | None, y: torch.Tensor) -> torch.Tensor:
         y = y.reshape(-1, 1)
     if fmt.target_dtype:
         dtype = getattr(torch, fmt.target_dtype, None)
-        if (
-            isinstance(dtype, torch.dtype)
-            and y.dtype != dtype
-            and (dtype.is_floating_point or not y.dtype.is_floating_point)
-        ):
+        # Integer targets take the pipeline's integer type; float targets keep the
+        # engine's precision (a float32 target under the float64 gradient check would
+        # drag the user's loss down to float32, and finite differences into noise).
+        if isinstance(dtype, torch.dtype) and y.dtype != dtype and not y.dtype.is_floating_point:
             y = y.to(dtype)
     return y
 
