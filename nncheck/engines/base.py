@@ -164,6 +164,27 @@ class Engine(Protocol):
         """An independent copy computing in ``dtype`` (float64 for gradient checks)."""
 
 
+def initial_output_bias(cfg: EngineConfig, k: int) -> np.ndarray:
+    """The output layer's starting bias (float64, ``k`` values): zeros, or the prior that
+    makes the initial prediction the best constant one, so the loss at init is the prior's
+    entropy: the class log-priors (softmax cross-entropy), each label's log-odds (bce), the
+    frequencies themselves (MSE on one-hot targets) or the target mean (regression)."""
+    prior = np.asarray(cfg.prior, dtype=np.float64)
+    if cfg.output_bias == "zero" or prior.size == 0:
+        return np.zeros(k)
+    if cfg.output_bias != "prior":
+        raise ValueError(f"unknown output_bias {cfg.output_bias!r}")
+    if cfg.task == "regression":
+        return np.full(k, prior[0])
+    if prior.size != k:
+        raise ValueError(f"prior has {prior.size} class frequencies but {k} outputs")
+    if cfg.loss == "cross_entropy":
+        return np.log(np.clip(prior, 1e-6, None))
+    if cfg.loss == "bce":
+        return prior_log_odds(prior)
+    return prior
+
+
 def prior_log_odds(rates: np.ndarray) -> np.ndarray:
     """The output bias whose sigmoid is each label's positive rate (multilabel): the best
     constant under binary cross-entropy. Rates are clipped to [1e-6, 1 - 1e-6], so a label

@@ -31,7 +31,7 @@ from nncheck.engines.base import (
     LayerActivation,
     StepCallback,
     TrainCurve,
-    prior_log_odds,
+    initial_output_bias,
 )
 from nncheck.engines.optim import Optimizer, make_optimizer
 
@@ -317,23 +317,7 @@ class NumpyMLP:
         raise ValueError(f"unknown init {init!r}")
 
     def _output_bias(self) -> np.ndarray:
-        """The output layer's starting bias: zeros, or the prior that makes the initial
-        prediction the best constant one (so the loss at init is the prior's entropy)."""
-        cfg, k = self.config, self.widths[-1]
-        prior = np.asarray(cfg.prior, dtype=np.float64)
-        if cfg.output_bias == "zero" or prior.size == 0:
-            return np.zeros(k, self.dtype)
-        if cfg.output_bias != "prior":
-            raise ValueError(f"unknown output_bias {cfg.output_bias!r}")
-        if not self.classification and cfg.loss != "bce":
-            return np.full(k, prior[0], self.dtype)  # the target mean
-        if prior.size != k:
-            raise ValueError(f"prior has {prior.size} class frequencies but {k} outputs")
-        if cfg.loss == "cross_entropy":
-            return np.log(np.clip(prior, 1e-6, None)).astype(self.dtype)
-        if cfg.loss == "bce":
-            return prior_log_odds(prior).astype(self.dtype)  # sigmoid(b) = each label's rate
-        return prior.astype(self.dtype)  # MSE against one-hot: the frequencies themselves
+        return initial_output_bias(self.config, self.widths[-1]).astype(self.dtype)
 
     def reset(self, seed: int) -> None:
         """(Re)build parameters and optimizer state from ``seed``; drop the workspaces."""

@@ -64,7 +64,7 @@ from nncheck.engines.base import (
     LayerActivation,
     StepCallback,
     TrainCurve,
-    prior_log_odds,
+    initial_output_bias,
 )
 from nncheck.engines.torch_engine import pieces
 from nncheck.engines.torch_engine.recording import Recorder, is_activation
@@ -466,24 +466,6 @@ class TorchEngine:
                 self.warnings.append(entry)
         self.warnings.sort(key=lambda s: not s.startswith("non-deterministic"))
 
-    def _output_bias_values(self) -> np.ndarray:
-        """The numpy engine's output bias for this config (float64)."""
-        cfg, k = self.config, self.n_outputs
-        prior = np.asarray(cfg.prior, dtype=np.float64)
-        if cfg.output_bias == "zero" or prior.size == 0:
-            return np.zeros(k)
-        if cfg.output_bias != "prior":
-            raise ValueError(f"unknown output_bias {cfg.output_bias!r}")
-        if not self.classification and not self.multilabel:
-            return np.full(k, prior[0])
-        if prior.size != k:
-            raise ValueError(f"prior has {prior.size} class frequencies but {k} outputs")
-        if cfg.loss == "bce":
-            return prior_log_odds(prior)
-        if cfg.loss == "cross_entropy":
-            return np.log(np.clip(prior, 1e-6, None))
-        return prior
-
     def _init_output_bias(self, linears: list[tuple[str, torch.nn.Linear]]) -> None:
         k = self.n_outputs
         found = [(n, m) for n, m in linears if m.out_features == k]
@@ -498,7 +480,9 @@ class TorchEngine:
             self.output_bias_problem = f"the final nn.Linear ({name}) has no bias (bias=False)"
             return
         self.output_layer = name
-        values = torch.as_tensor(self._output_bias_values(), dtype=layer.bias.dtype)
+        values = torch.as_tensor(
+            initial_output_bias(self.config, self.n_outputs), dtype=layer.bias.dtype
+        )
         with torch.no_grad():
             layer.bias.copy_(values.to(layer.bias.device))
 
