@@ -58,10 +58,7 @@ def init_recipe(
     if target is not None and "," in target:
         wanted = [t.strip() for t in target.split(",") if t.strip()]
     raw = load_source(source, wanted)
-    if raw.y_raw.ndim == 2:
-        task, why = "multilabel", f"{raw.y_raw.shape[1]} label columns given"
-    else:
-        task, why = infer_task(raw.y_raw)
+    task, why = infer_task(raw.y_raw)
     recipe: dict[str, Any] = {
         "name": _stem(data),
         "seed": 0,

@@ -69,6 +69,16 @@ def class_prior(cfg: EngineConfig, y: np.ndarray) -> np.ndarray:
     return prior / prior.sum()
 
 
+def rows_are_probabilities(out: np.ndarray) -> bool:
+    """Every output row is a probability vector (in [0, 1], summing to 1): a softmax the
+    model applies itself, before a loss that applies it again or across labels that
+    should be independent."""
+    if out.ndim != 2 or out.shape[1] < 2 or out.size == 0 or not np.isfinite(out).all():
+        return False
+    in_range = bool((out >= -1e-6).all() and (out <= 1 + 1e-6).all())
+    return in_range and bool(np.abs(out.sum(axis=1) - 1.0).max() < 1e-3)
+
+
 def entropy(p: np.ndarray) -> float:
     """Shannon entropy in nats (0 log 0 = 0)."""
     p = np.asarray(p, dtype=np.float64)

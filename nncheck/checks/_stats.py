@@ -300,9 +300,7 @@ def _multilabel_baseline(y_train: np.ndarray, y_test: np.ndarray) -> dict[str, A
     te = np.asarray(y_test, dtype=np.float64)
     te = te[np.all(np.isfinite(te), axis=1)]
     rates = np.nan_to_num(np.nanmean(tr, axis=0), nan=0.5) if len(tr) else np.zeros(te.shape[1])
-    q = np.clip(rates, 1e-6, 1.0 - 1e-6)
-    bce = -np.sum(te * np.log(q) + (1.0 - te) * np.log1p(-q), axis=1)
-    bce_mean, bce_se = mean_se(bce)
+    bce_mean, bce_se = mean_se(constant_losses(te, rates, "multilabel", "bce"))
     guess = (rates >= 0.5).astype(np.float64)
     label_acc = (te == guess).mean(axis=0) if len(te) else np.zeros(len(rates))
     exact = int(np.all(te == guess, axis=1).sum())

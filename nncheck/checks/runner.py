@@ -37,7 +37,7 @@ def unmet_requirement(spec: CheckSpec, ctx: Context) -> str | None:
             return f"needs token sequences; this is a {task} task"
         if need == "numeric_inputs" and ds.token_inputs:
             return "judges inputs as numbers (statistics, distances); these are token ids"
-        if need == "labels" and ds.task not in ("classification", "sequence_classification"):
+        if need == "labels" and not ds.has_classes:
             return f"needs class labels; this is a {task} task"
         if need == "regression" and ds.task != "regression":
             return f"needs a regression target; this is a {task} task"

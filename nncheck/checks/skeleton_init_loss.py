@@ -14,6 +14,7 @@ from nncheck.checks._skeleton import (
     entropy,
     init_scale_thresholds,
     judge_hidden,
+    rows_are_probabilities,
     standard_error,
 )
 from nncheck.checks._stats import constant_losses, per_sample_loss
@@ -142,7 +143,7 @@ def init_loss(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     )
 
     # Outputs that are probabilities under softmax cross-entropy: softmax applied twice (M4).
-    if cfg.loss == "cross_entropy" and _rows_are_probabilities(out):
+    if cfg.loss == "cross_entropy" and rows_are_probabilities(out):
         metrics["outputs_are_probabilities"] = True
         return result(
             "fail",
@@ -295,13 +296,6 @@ def user_expected_init_loss(engine: Any, cfg: EngineConfig, y: np.ndarray) -> tu
         const = np.broadcast_to(logits.astype(np.float32), (n, k)).copy()
         basis = "the class log-priors as logits" if use_prior else "zero logits"
     return float(engine.output_loss(const, y)), f"your loss {cfg.user_loss} of {basis}"
-
-
-def _rows_are_probabilities(out: np.ndarray) -> bool:
-    if out.ndim != 2 or out.shape[1] < 2 or out.size == 0 or not np.isfinite(out).all():
-        return False
-    in_range = bool((out >= -1e-6).all() and (out <= 1 + 1e-6).all())
-    return in_range and bool(np.abs(out.sum(axis=1) - 1.0).max() < 1e-3)
 
 
 def _with_prior_bias(cfg: EngineConfig, y: np.ndarray) -> EngineConfig | None:

@@ -8,7 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from nncheck.checks._skeleton import correct_init_losses, final_bias, standard_error
+from nncheck.checks._skeleton import (
+    correct_init_losses,
+    final_bias,
+    rows_are_probabilities,
+    standard_error,
+)
 from nncheck.checks._stats import bernoulli_entropy, constant_losses, per_sample_loss
 from nncheck.checks.context import Context
 from nncheck.checks.registry import BATCH, NON_NEGATIVE, Range, check
@@ -85,8 +90,8 @@ def multilabel_init(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         "zero_bias_loss": k * math.log(2.0),
         "batch": len(x),
     }
-    row_sums = out.sum(axis=1)
-    if np.all((out >= -1e-6) & (out <= 1 + 1e-6)) and np.allclose(row_sums, 1.0, atol=1e-4):
+    if rows_are_probabilities(out):
+        row_sums = out.sum(axis=1)
         metrics["outputs_sum_to_one"] = True
         return result(
             "fail",
@@ -172,7 +177,7 @@ def multilabel_init(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     if loss < float(t["low_ratio"]) * expected:
         return result(
             "warn",
-            f"{said}: below half of it, before any training",
+            f"{said}: below {float(t['low_ratio']):g}x of it, before any training",
             hint="The untrained net already knows the labels: a label column may have "
             "leaked into the inputs (see data.features), or the loss is scaled down.",
             metrics=metrics,

@@ -87,18 +87,15 @@ def assemble_dataset(
         y2_all = train.y2_raw if test is None else _concat(train.y2_raw, test.y2_raw)
 
     task: Task
-    if np.asarray(y_all).ndim == 2 and data.task not in (None, "multilabel"):
+    matrix = y_all.ndim == 2  # one column per label
+    if matrix and data.task not in (None, "multilabel"):
         raise DataError(
-            f"{train.source}: the target is an (N, {np.asarray(y_all).shape[1]}) matrix, one"
-            f" column per label, but data.task is {data.task}; a matrix of 0/1 labels is"
-            " task: multilabel"
+            f"{train.source}: the target is an (N, {y_all.shape[1]}) matrix, one column per"
+            f" label, but data.task is {data.task}; a matrix of 0/1 labels is task: multilabel"
         )
     if data.task is not None:
         task, task_inferred = data.task, False
-    elif np.asarray(y_all).ndim == 2:
-        task, task_inferred = "multilabel", True
-        notes.append(f"task inferred: multilabel ({np.asarray(y_all).shape[1]} label columns)")
-    elif data.classes is not None:
+    elif data.classes is not None and not matrix:
         task, task_inferred = "classification", True
         notes.append("task inferred: classification (classes declared)")
     else:
@@ -114,12 +111,12 @@ def assemble_dataset(
         if y2_all is not None:
             y2_enc = encode_with_classes(y2_all, classes, data.classes)
     elif task == "multilabel":
-        if np.asarray(y_all).ndim != 2:
+        if not matrix:
             raise DataError(
                 f"{train.source}: task multilabel needs one 0/1 column per label: list them"
                 " in data.target ([col_a, col_b, ...]) or store an (N, L) matrix in the npz"
             )
-        classes = label_names(train.target, np.asarray(y_all).shape[1])
+        classes = label_names(train.target, y_all.shape[1])
         y_enc = encode_multilabel(y_all)
         notes.append(
             f"multilabel: {len(classes)} labels ({', '.join(classes[:8])}"
@@ -242,12 +239,14 @@ def _table_options_unused(data: DataSection, source: str) -> None:
 def infer_task(y_raw: np.ndarray) -> tuple[Task, str]:
     """Guess the task from target values; returns (task, reason for the note).
 
-    Strings, bools and categories are class labels; integer values with few distinct
-    values (<= 50, and fewer than half the rows) are class indices; anything else is a
-    regression target. A text column that is mostly numbers ("?" sentinels) is judged by
-    its numbers.
+    A matrix (one column per label) is a multilabel target. Strings, bools and categories
+    are class labels; integer values with few distinct values (<= 50, and fewer than half
+    the rows) are class indices; anything else is a regression target. A text column that
+    is mostly numbers ("?" sentinels) is judged by its numbers.
     """
     y = np.asarray(y_raw)
+    if y.ndim == 2:
+        return "multilabel", f"{y.shape[1]} label columns"
     if y.dtype == np.bool_:
         return "classification", "boolean labels"
     if y.dtype.kind in "iuf":
