@@ -8,6 +8,13 @@ tensorboardX writer waiting forever on its queue lock. The deferred signal is ho
 moment the report is in place, so "the report was written" is then simply true. A second
 signal during the deferral is honoured at once (the temporary folder is still removed).
 
+A signal can land while a finalizer runs (a ``__del__`` or a weakref callback, e.g. the
+garbage collector tidying a ``WeakKeyDictionary``). Python cannot propagate an exception
+from there: it prints "Exception ignored ... Traceback" and drops it, so the run would go on
+as if never interrupted. While handlers are installed, an ``Interrupted`` lost that way is
+kept quiet and delivered again (the signal is sent again), so it surfaces at the next
+ordinary line of code.
+
 Handlers are installed only in the main thread (signal.signal refuses other threads);
 elsewhere, e.g. an audit called from a worker thread, these are no-ops.
 """
@@ -15,6 +22,7 @@ elsewhere, e.g. an audit called from a worker thread, these are no-ops.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,15 +53,41 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def _redeliver_lost_interrupts(previous_hook: Any) -> Any:
+    """An unraisable-exception hook that re-sends a swallowed ``Interrupted``'s signal.
+
+    It is re-sent from a short-lived thread, a few milliseconds later, to the main thread:
+    re-raising it from the hook itself would run the handler inside the hook, where the
+    exception would be swallowed once more. ``pthread_kill`` aims it at the main thread, so
+    a blocking call there (a sleep, a lock) is woken as by the original signal.
+    """
+
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, Interrupted):
+            previous_hook(unraisable)
+            return
+        main = threading.main_thread().ident
+        resend = threading.Timer(
+            0.005, signal.pthread_kill, args=(main, unraisable.exc_value.signum)
+        )
+        resend.daemon = True
+        resend.start()
+
+    return hook
+
+
 @contextmanager
 def _handlers(handler: Any) -> Iterator[None]:
     if not _in_main_thread():
         yield
         return
     previous = {s: signal.signal(s, handler) for s in _SIGNALS}
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _redeliver_lost_interrupts(previous_hook)
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         for s, h in previous.items():
             signal.signal(s, h)
 

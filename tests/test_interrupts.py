@@ -112,3 +112,31 @@ def test_interrupt_sweep(tmp_path: Path, i: int) -> None:
     sig = (signal.SIGINT, signal.SIGTERM)[i % 2]
     moment: str | float = "writing" if i % 5 == 4 else 0.3 + 0.08 * i
     interrupt(tmp_path, sig, moment, previous=bool(i % 3))
+
+
+class _Finalized:
+    """An object whose finalizer is running when the signal's handler runs."""
+
+    def __del__(self) -> None:
+        signal.raise_signal(signal.SIGTERM)
+        total = 0
+        for i in range(10_000):  # the handler runs at one of these bytecodes
+            total += i
+
+
+def test_a_signal_caught_by_a_finalizer_is_delivered_again(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Python drops an exception raised inside ``__del__`` or a weakref callback (it only
+    prints "Exception ignored ... Traceback"); a signal landing there must still stop the run,
+    and without that traceback on stderr."""
+    from nncheck.interrupts import Interrupted, interrupts_raise
+
+    with pytest.raises(Interrupted) as raised:
+        with interrupts_raise():
+            _Finalized()  # dropped at once: its finalizer runs here
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                time.sleep(0.01)
+    assert raised.value.signum == signal.SIGTERM
+    assert "Traceback" not in capsys.readouterr().err
