@@ -60,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--report-dir", help="write the report here instead of report.dir")
     run.add_argument(
+        "--dask",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="stream the data stage as Dask tasks (data.engine: dask): on the scheduler at"
+        " ADDRESS, else $NNCHECK_DASK_SCHEDULER, else a local cluster of 2 workers",
+    )
+    run.add_argument(
         "--quiet", action="store_true", help="print only the failures and the verdict line"
     )
 
@@ -128,6 +137,7 @@ def _main(argv: list[str] | None) -> int:
                     fail_on=args.fail_on,
                     report_dir=args.report_dir,
                     quiet=args.quiet,
+                    dask=args.dask,
                 ),
             )
             return run.exit_code

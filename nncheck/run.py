@@ -32,6 +32,8 @@ class RunOptions:
     fail_on: str = "fail"
     report_dir: str | None = None
     quiet: bool = False
+    # --dask [ADDRESS]: data.engine dask ("" for $NNCHECK_DASK_SCHEDULER or a LocalCluster)
+    dask: str | None = None
 
 
 @dataclass
@@ -58,6 +60,8 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     term = Terminal(quiet=options.quiet, fail_on=options.fail_on)
     recipe = read_recipe(recipe_path)
+    if options.dask is not None:
+        recipe = on_dask(recipe, options.dask or None)
     selection = select_checks(recipe, options.only, options.skip)
     report_dir = check_report_dir(
         options.report_dir or recipe.report.dir or "reports/run",
@@ -68,6 +72,19 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     run.duration_s = time.perf_counter() - start
     term.finish(run, str(report_dir))
     return run, report_dir
+
+
+def on_dask(recipe: Recipe, scheduler: str | None) -> Recipe:
+    """The recipe with ``data.engine: dask`` (``--dask``), at ``scheduler`` when given."""
+    if recipe.data.factory is not None:
+        raise UsageError(
+            "--dask streams data files ({images: ..., labels: ...}); this recipe's"
+            " data.factory gives Python objects, which are read in memory"
+        )
+    data = recipe.data.model_copy(
+        update={"engine": "dask", "scheduler": scheduler or recipe.data.scheduler}
+    )
+    return recipe.model_copy(update={"data": data})
 
 
 def select_checks(recipe: Recipe, only: list[str], skip: list[str]) -> Selection:

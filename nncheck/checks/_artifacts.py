@@ -46,8 +46,20 @@ def thumbnails(
     Raw pixels, not normalized ones, so a person sees what the file holds; rescaled to
     0..255 when the stored range is different (e.g. digits' 0..16).
     """
+    return image_thumbnails(split.x_raw, rows, captions, title=title, limit=limit)
+
+
+def image_thumbnails(
+    raw: np.ndarray,
+    rows: Sequence[int],
+    captions: Sequence[str],
+    *,
+    title: str,
+    limit: int = 24,
+) -> dict[str, Any]:
+    """``thumbnails`` of rows of any array of images as stored (e.g. rows read back from
+    files too large for memory)."""
     items = []
-    raw = split.x_raw
     for row, caption in list(zip(rows, captions))[:limit]:
         img = np.asarray(raw[int(row)], dtype=np.float64)
         if img.ndim == 1:

@@ -58,6 +58,22 @@ class Context:
             self._memo[key] = compute()
         return self._memo[key]
 
+    def test_scope(self) -> str:
+        """How many test samples the model checks saw, as a message says it: "all 10000",
+        or "a seeded sample of 60,000 of 100,000" (data.max_samples; the intervals are
+        then those of the sample)."""
+        n = len(self.dataset.test)
+        total = n
+        if self.dataset.stream is not None:
+            total = len(self.dataset.stream.test)
+        elif self.pipeline is not None and self.pipeline.test is not None:
+            total = max(n, self.pipeline.test.n_items)
+        return f"all {n}" if total == n else f"a seeded sample of {n:,} of {total:,}"
+
+    def memoized(self, prefix: str) -> list[Any]:
+        """What was already shared under keys starting with ``prefix``, in order computed."""
+        return [v for k, v in self._memo.items() if k.startswith(prefix)]
+
     def report_steps(self, label: str, total: int) -> Callable[[int, float], None] | None:
         """A training callback that forwards step progress to the terminal, if any."""
         if self.progress is None:

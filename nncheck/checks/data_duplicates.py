@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nncheck.checks import _artifacts
+from nncheck.checks import _artifacts, _streamed
 from nncheck.checks._neighbors_cache import exact, pct, plural, source_rows
+from nncheck.checks._verdicts import DUPLICATES_HINT, fraction_status
 from nncheck.checks.context import Context
 from nncheck.checks.registry import FRACTION, check
 from nncheck.results import CheckOutcome, result
@@ -40,6 +41,8 @@ def data_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     Fix: drop the duplicates (e.g. `df.drop_duplicates()`) before splitting, or find the
     step that concatenates or over-samples.
     """
+    if ctx.dataset.stream is not None:
+        return _streamed.duplicates(ctx, t)
     ds, ex = ctx.dataset, exact(ctx)
     metrics: dict[str, Any] = {}
     examples: list[dict[str, Any]] = []
@@ -93,21 +96,10 @@ def data_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     if thumbs:
         artifacts["images"] = {"title": "duplicated samples (one per group)", "items": thumbs[:24]}
     message = "; ".join(parts)
-    if worst > t["fail_fraction"]:
-        status = "fail"
-    elif worst > t["warn_fraction"]:
-        status = "warn"
-    else:
-        status = "pass"
+    status = fraction_status(worst, t)
     if status == "pass" and examples:
         message += f" (below the {100 * t['warn_fraction']:g}% warning level)"
-    hint = (
-        ""
-        if status == "pass"
-        else "Drop exact duplicates before splitting (`df.drop_duplicates()`), or find the "
-        "step that concatenates files or over-samples; if the copies are genuine repeated "
-        "measurements, raise `warn_fraction`."
-    )
+    hint = "" if status == "pass" else DUPLICATES_HINT
     return result(
         status, message, hint=hint, metrics=metrics, examples=examples, artifacts=artifacts
     )

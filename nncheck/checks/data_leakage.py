@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from nncheck.checks import _artifacts
+from nncheck.checks import _artifacts, _streamed
 from nncheck.checks._groups import group_leaks
 from nncheck.checks._neighbors_cache import (
     NEAR_RATIO,
@@ -19,6 +19,7 @@ from nncheck.checks._neighbors_cache import (
     shift_name,
     source_rows,
 )
+from nncheck.checks._verdicts import LEAKAGE_HINT, leak_status
 from nncheck.checks.context import Context
 from nncheck.checks.registry import COUNT, FRACTION, check
 from nncheck.data.hashing import rounded_matches
@@ -63,6 +64,8 @@ def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     Fix: split before augmenting, de-duplicate across sources (hash the rows), and remove
     the listed test samples from train (or from test).
     """
+    if ctx.dataset.stream is not None:
+        return _streamed.leakage(ctx, t)
     ds = ctx.dataset
     ratio = float(t["near_ratio"])
     lk = leaks(ctx, ratio)
@@ -170,17 +173,11 @@ def data_leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         message += (
             f"; near = within {ratio:g} x the median neighbour distance {in_units(ctx, scale):.3g}"
         )
-    if leaked >= t["fail_count"] and n_test and leaked / n_test >= t["fail_fraction"]:
-        status = "fail"
-    elif leaked >= t["warn_count"]:
-        status = "warn"
-    else:
-        status = "pass"
+    status = leak_status(leaked, n_test, t)
     hint = (
         ""
         if status == "pass"
-        else "Split before augmenting or re-encoding, de-duplicate across sources by hashing "
-        "rows, and drop the listed test samples from train (examples give both rows)."
+        else LEAKAGE_HINT
         + (
             f" Split by {groups.column} so that each group is on one side only."
             if groups is not None and len(groups.test_rows)

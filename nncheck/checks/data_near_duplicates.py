@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from nncheck.checks import _artifacts
+from nncheck.checks import _artifacts, _streamed
 from nncheck.checks._neighbors_cache import (
     NEAR_RATIO,
     exact,
@@ -19,6 +19,7 @@ from nncheck.checks._neighbors_cache import (
     shift_name,
     source_rows,
 )
+from nncheck.checks._verdicts import NEAR_DUPLICATES_HINT, fraction_status
 from nncheck.checks.context import Context
 from nncheck.checks.registry import FRACTION, check
 from nncheck.results import CheckOutcome, result
@@ -54,6 +55,8 @@ def data_near_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     Fix: de-duplicate with a perceptual or rounded hash before splitting, and move
     augmentation after the split (and into the training loop).
     """
+    if ctx.dataset.stream is not None:
+        return _streamed.near_duplicates(ctx, t)
     ds = ctx.dataset
     ratio = float(t["near_ratio"])
     geo, ex = geometry(ctx), exact(ctx)
@@ -109,18 +112,8 @@ def data_near_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         message += f" (near = within {ratio:g} x the median neighbour distance {typical:.3g})"
     else:
         message += " (too few distinct samples to measure a neighbour distance)"
-    if worst > t["fail_fraction"]:
-        status = "fail"
-    elif worst > t["warn_fraction"]:
-        status = "warn"
-    else:
-        status = "pass"
-    hint = (
-        ""
-        if status == "pass"
-        else "De-duplicate near copies (rounded or perceptual hashes) before splitting, and "
-        "run augmentation after the split, inside the training loop."
-    )
+    status = fraction_status(worst, t)
+    hint = "" if status == "pass" else NEAR_DUPLICATES_HINT
     artifacts: dict[str, Any] = {}
     if thumbs:
         artifacts["images"] = {"title": "near-duplicate pairs", "items": thumbs}

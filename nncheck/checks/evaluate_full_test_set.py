@@ -200,7 +200,7 @@ def _classification(
     }
     examples = _confident_mistakes(ctx, out, pred, int(t["max_examples"]), artifacts)
     said = (
-        f"accuracy {fmt_pct(acc, lo, hi)} on all {n} test samples, loss "
+        f"accuracy {fmt_pct(acc, lo, hi)} on {ctx.test_scope()} test samples, loss "
         f"{fmt_pm(loss, loss_se)}; majority class {100 * maj:.{d_pct}f}%; "
         f"macro F1 {macro_f1:.3f}, worst recall "
         f"{100 * pc['recall'][worst]:.0f}% (class {names[worst]!r})"
@@ -375,7 +375,7 @@ def _regression(
         for p in worst
     ]
     said = (
-        f"MSE {fmt_pm(mse, mse_se)} on all {n} test samples (RMSE {np.sqrt(mse):.3g}), "
+        f"MSE {fmt_pm(mse, mse_se)} on {ctx.test_scope()} test samples (RMSE {np.sqrt(mse):.3g}), "
         f"MAE {fmt_pm(mae, mae_se)}, R² {fmt_pm(r2, r2_se)}; predicting the training mean "
         f"gives MSE {fmt_pm(base['mse'], base['mse_se'])}"
     )

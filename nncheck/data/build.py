@@ -42,6 +42,10 @@ def load_dataset(data: DataSection, seed: int) -> Dataset:
     ``seed`` is the recipe's seed; it drives the test-fraction split only.
     Raises ``DataError`` (naming the file) when the data cannot be read or used.
     """
+    if data.engine != "memory":
+        from nncheck.data.streamed import load_streamed
+
+        return load_streamed(data, seed)
     if data.task == "language_model":
         from nncheck.data.sequences import load_sequences
 

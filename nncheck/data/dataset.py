@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 if TYPE_CHECKING:
+    from nncheck.data.streamed import StreamedData
     from nncheck.data.table_report import TableReport
 
 Task = Literal[
@@ -74,6 +75,9 @@ class Dataset:
     pad_token: int | None = None
     # sequence_classification: the number of token ids (the model's embedding size).
     vocab_size: int | None = None
+    # data.engine stream | dask: every row of both splits, out of core; train and test
+    # above then hold a seeded sample of them (their `indices` are rows of these).
+    stream: StreamedData | None = None
 
     @property
     def n_classes(self) -> int:

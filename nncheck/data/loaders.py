@@ -701,6 +701,11 @@ def read_pair(images: str, labels: str) -> RawSplit:
     )
 
 
+def read_labels(path: str) -> np.ndarray:
+    """One label per row from an .npy or IDX file (checked as a pair's labels are)."""
+    return _read_pair_file(path, "labels")
+
+
 def _read_pair_file(path: str, role: str) -> np.ndarray:
     _check_file(path)
     with open(path, "rb") as fh:

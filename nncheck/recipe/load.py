@@ -189,10 +189,11 @@ def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
 
 def _resolve_paths(recipe: Recipe, base: Path) -> None:
     data = recipe.data
+    shards = data.engine != "memory"  # streamed rows may be a folder of shards / parquet
     if data.train is not None:
-        data.train = _resolve_source(data.train, base, "data.train")
+        data.train = _resolve_source(data.train, base, "data.train", shards)
     if data.train is not None and not hasattr(data.test, "fraction"):
-        data.test = _resolve_source(data.test, base, "data.test")  # type: ignore[arg-type]
+        data.test = _resolve_source(data.test, base, "data.test", shards)  # type: ignore[arg-type]
     report_dir = recipe.report.dir
     if report_dir and "\0" in report_dir:
         raise RecipeError(f"report.dir: the path contains a null byte: {shown(report_dir, 200)}")
@@ -211,10 +212,12 @@ def _resolve_paths(recipe: Recipe, base: Path) -> None:
     )
 
 
-def _resolve_source(source: str | PairSource, base: Path, key: str) -> str | PairSource:
+def _resolve_source(
+    source: str | PairSource, base: Path, key: str, shards: bool = False
+) -> str | PairSource:
     if isinstance(source, PairSource):
         return PairSource(
-            images=_existing_file(source.images, base, f"{key}.images"),
+            images=_existing_file(source.images, base, f"{key}.images", folder_ok=shards),
             labels=_existing_file(source.labels, base, f"{key}.labels"),
         )
     # A folder is an image folder (one subfolder per class); the loader lists it.

@@ -132,6 +132,15 @@ class DataSection(_Strict):
     # Items of a Python data source the data checks read at most (a seeded sample, said in
     # the report); the default keeps MNIST-sized data whole.
     max_samples: Int = Field(60_000, ge=1)
+    # Where the data stage's duplicate, leak and near-pair findings run: on the splits in
+    # memory (default); streamed in chunks over files that need not fit in memory (npy
+    # memory maps, shard folders, parquet: `{images: ..., labels: labels.npy}` for both
+    # splits), the other checks and the model stages reading a seeded sample of
+    # max_samples rows; or the same streaming as tasks on a Dask cluster.
+    engine: Literal["memory", "stream", "dask"] = "memory"
+    # engine dask: a running scheduler (tcp://host:8786); none: $NNCHECK_DASK_SCHEDULER,
+    # else a LocalCluster of 2 single-threaded workers.
+    scheduler: Union[str, None] = None
 
     # Resize every image file to this (height, width); one number is a square.
     image_size: Union[
@@ -169,6 +178,13 @@ class DataSection(_Strict):
         if self.factory is None and (self.kwargs or self.input_key) and not _from_python(info):
             extra = "kwargs" if self.kwargs else "input_key"
             raise ValueError(f"data.{extra} is for data.factory; this recipe reads a file")
+        if self.engine != "memory" and (self.factory is not None or _from_python(info)):
+            raise ValueError(
+                f"data.engine {self.engine} streams data files ({{images: ..., labels: ...}});"
+                " Python data objects are read in memory (data.engine: memory)"
+            )
+        if self.scheduler is not None and self.engine != "dask":
+            raise ValueError("data.scheduler is the Dask scheduler of data.engine: dask")
         if self.normalize is None:
             self.normalize = "none" if self.factory is not None else "standardize"
         return self

@@ -87,6 +87,8 @@ class StageFindings:
     n_test: int
     train_duplicate_rows: np.ndarray  # train rows that repeat an earlier train row
     test_duplicate_rows: np.ndarray
+    train_duplicate_of: np.ndarray  # for each of those, the first row of its copies
+    test_duplicate_of: np.ndarray
     exact_leaks: np.ndarray  # (m, 2): test row, first identical train row
     blanks_train: np.ndarray
     blanks_test: np.ndarray
@@ -148,7 +150,7 @@ def run_stage(
     groups = joint_row_groups(list(train.parts) + list(test.parts))
     n_tr, n_te = len(train), len(test)
     g_tr, g_te = groups[:n_tr], groups[n_tr:]
-    dup_tr, dup_te, leaks = _exact(g_tr, g_te)
+    (dup_tr, of_tr), (dup_te, of_te), leaks = _exact(g_tr, g_te)
     clock["exact (hash rows)"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -195,6 +197,8 @@ def run_stage(
         n_test=n_te,
         train_duplicate_rows=dup_tr,
         test_duplicate_rows=dup_te,
+        train_duplicate_of=of_tr,
+        test_duplicate_of=of_te,
         exact_leaks=leaks,
         blanks_train=np.concatenate(st_tr.blanks) if st_tr.blanks else np.zeros(0, np.int64),
         blanks_test=np.concatenate(st_te.blanks) if st_te.blanks else np.zeros(0, np.int64),
@@ -282,14 +286,19 @@ def _project(projection: Projection, src: RowSource, rows: int, mapper: Mapper) 
     return np.concatenate(parts) if parts else np.zeros((0, projection.dims), np.float32)
 
 
-def _exact(g_tr: np.ndarray, g_te: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows repeating an earlier row of their split, and (test row, first train copy)."""
+Repeats = tuple[np.ndarray, np.ndarray]
 
-    def repeats(g: np.ndarray) -> np.ndarray:
-        _, first = np.unique(g, return_index=True)
+
+def _exact(g_tr: np.ndarray, g_te: np.ndarray) -> tuple[Repeats, Repeats, np.ndarray]:
+    """Per split, the rows repeating an earlier row and that first copy's row; and
+    (test row, first train copy) for every exact leak."""
+
+    def repeats(g: np.ndarray) -> Repeats:
+        _, first, inverse = np.unique(g, return_index=True, return_inverse=True)
         seen = np.zeros(len(g), bool)
         seen[first] = True
-        return np.flatnonzero(~seen)
+        rows = np.flatnonzero(~seen)
+        return rows, first[inverse[rows]].astype(np.int64)
 
     size = int(max(g_tr.max(initial=-1), g_te.max(initial=-1))) + 1
     first_train = np.full(size, -1, np.int64)

@@ -1,0 +1,245 @@
+"""The streamed forms of data.duplicates, data.leakage and data.near_duplicates.
+
+With ``data.engine: stream | dask`` the dataset in memory is a seeded sample, but copies and
+leaks must be counted over every row: these three checks then judge the findings of
+``nncheck.scale.stage.run_stage`` over the full splits (computed once per near ratio and
+shared, like the in-memory neighbour cache), with the same thresholds and verdict rules as
+their in-memory forms (``_verdicts``). Rows are named as the files hold them.
+
+What the streamed forms do not search (docs/scale.md): near pairs inside the test split,
+pairs after a 1-pixel shift, copies after rounding, and group leaks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nncheck.checks import _artifacts
+from nncheck.checks._neighbors_cache import NEAR_RATIO, pct, plural, space
+from nncheck.checks._verdicts import (
+    DUPLICATES_HINT,
+    LEAKAGE_HINT,
+    NEAR_DUPLICATES_HINT,
+    fraction_status,
+    leak_status,
+)
+from nncheck.checks.context import Context
+from nncheck.results import CheckOutcome, result
+from nncheck.scale.sources import RowSource
+from nncheck.scale.stage import StageFindings
+
+MAX_EXAMPLES = 20
+MAX_THUMBS = 24
+
+
+def findings(ctx: Context, ratio: float) -> StageFindings:
+    """The streaming stage over both full splits, in process or on Dask (once per ratio)."""
+    return ctx.memo(f"streamed:{ratio!r}", lambda: _run(ctx, ratio))
+
+
+def _any_findings(ctx: Context) -> StageFindings:
+    """Findings already computed for any near ratio (exact copies do not depend on it),
+    else those for the default ratio."""
+    done = ctx.memoized("streamed:")
+    return done[0] if done else findings(ctx, NEAR_RATIO)
+
+
+def _run(ctx: Context, ratio: float) -> StageFindings:
+    from nncheck.scale.stage import run_stage
+
+    stream = ctx.dataset.stream
+    assert stream is not None
+    if stream.engine != "dask":
+        return run_stage(stream.train, stream.test, seed=ctx.seed, near_ratio=ratio)
+    from nncheck.scale.on_dask import connect, dask_mapper
+
+    client = connect(stream.scheduler)
+    try:
+        return run_stage(
+            stream.train, stream.test, seed=ctx.seed, near_ratio=ratio, mapper=dask_mapper(client)
+        )
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _unit(ctx: Context) -> float:
+    """Distances as the in-memory checks state them: images in pixels over their scale
+    (255 for MNIST); streamed table rows are not rescaled, so their unit is 1."""
+    return space(ctx).unit if ctx.dataset.is_image else 1.0
+
+
+def _basis(ctx: Context, f: StageFindings, ratio: float) -> str:
+    return (
+        f"all {f.n_train:,} train and {f.n_test:,} test rows, streamed; near = within"
+        f" {ratio:g} x the sampled median neighbour distance {f.scale / _unit(ctx):.3g}"
+    )
+
+
+def _thumbs(ctx: Context, src: RowSource, rows: list[int], captions: list[str]) -> list[Any]:
+    ds = ctx.dataset
+    if not ds.is_image or not rows:
+        return []
+    raw = src.take(np.asarray(rows[:MAX_THUMBS], np.int64))
+    if int(np.prod(ds.input_shape)) == raw.shape[1]:
+        raw = raw.reshape(len(raw), *ds.input_shape)
+    return _artifacts.image_thumbnails(raw, range(len(raw)), captions, title="")["items"]
+
+
+def duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
+    """data.duplicates over every row: the redundant fraction of each split."""
+    f = _any_findings(ctx)
+    stream = ctx.dataset.stream
+    assert stream is not None
+    metrics: dict[str, Any] = {"streamed": True}
+    parts, examples, thumbs, worst = [], [], [], 0.0
+    for name, rows, of, n, src in (
+        ("train", f.train_duplicate_rows, f.train_duplicate_of, f.n_train, stream.train),
+        ("test", f.test_duplicate_rows, f.test_duplicate_of, f.n_test, stream.test),
+    ):
+        extra = len(rows)
+        frac = extra / n if n else 0.0
+        worst = max(worst, frac)
+        groups = len(np.unique(of))
+        metrics.update(
+            {
+                f"{name}_rows": n,
+                f"{name}_duplicate_groups": groups,
+                f"{name}_redundant_rows": extra,
+                f"{name}_redundant_fraction": round(frac, 6),
+            }
+        )
+        if not extra:
+            parts.append(f"{name}: no duplicates")
+            continue
+        parts.append(
+            f"{name}: {plural(extra, 'redundant row')} ({pct(extra, n)}) in"
+            f" {plural(groups, 'group')} of identical rows"
+        )
+        firsts, counts = np.unique(of, return_counts=True)
+        order = np.lexsort((firsts, -counts))[: max(0, MAX_EXAMPLES - len(examples))]
+        for k in order:
+            copies = rows[of == firsts[k]][:9].tolist()
+            examples.append(
+                {"split": name, "rows": [int(firsts[k]), *copies], "count": int(counts[k]) + 1}
+            )
+        shown = [int(firsts[k]) for k in order]
+        caps = [f"{name} row {r} (x{int(counts[k]) + 1})" for r, k in zip(shown, order)]
+        thumbs += _thumbs(ctx, src, shown, caps)
+    metrics["redundant_fraction"] = round(worst, 6)
+    status = fraction_status(worst, t)
+    message = "; ".join(parts) + f" (all {f.n_train:,} train and {f.n_test:,} test rows, streamed)"
+    artifacts = (
+        {"images": {"title": "duplicated samples (one per group)", "items": thumbs[:MAX_THUMBS]}}
+        if thumbs
+        else {}
+    )
+    hint = "" if status == "pass" else DUPLICATES_HINT
+    return result(
+        status, message, hint=hint, metrics=metrics, examples=examples, artifacts=artifacts
+    )
+
+
+def leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
+    """data.leakage over every row: test rows with an exact or near copy in train."""
+    ratio = float(t["near_ratio"])
+    f = findings(ctx, ratio)
+    stream = ctx.dataset.stream
+    assert stream is not None
+    exact_te = f.exact_leaks[:, 0] if len(f.exact_leaks) else np.zeros(0, np.int64)
+    near_te = f.near_leaks[:, 0] if len(f.near_leaks) else np.zeros(0, np.int64)
+    leaked = len(np.union1d(exact_te, near_te))
+    n_test = f.n_test
+    metrics = {
+        "streamed": True,
+        "n_test": n_test,
+        "leaked": leaked,
+        "leaked_fraction": round(leaked / n_test, 6) if n_test else 0.0,
+        "exact": len(exact_te),
+        "near": len(near_te),
+        "near_ratio": ratio,
+        "radius": round(f.radius / _unit(ctx), 6),
+        "median_neighbour_distance": round(f.scale / _unit(ctx), 6),
+    }
+    pairs = [(int(a), int(b), "exact") for a, b in f.exact_leaks[:MAX_EXAMPLES]]
+    pairs += [(int(a), int(b), "near") for a, b in f.near_leaks[: MAX_EXAMPLES - len(pairs)]]
+    examples = [{"test_row": a, "train_row": b, "kind": kind} for a, b, kind in pairs]
+    if leaked:
+        message = (
+            f"{leaked} test samples ({pct(leaked, n_test)}) also occur in train:"
+            f" {len(exact_te)} exact, {len(near_te)} near"
+        )
+    else:
+        message = f"none of the {n_test:,} test samples occurs in train (exact or near)"
+    message += f" ({_basis(ctx, f, ratio)})"
+    status = leak_status(leaked, n_test, t)
+    items: list[Any] = []
+    for a, b, kind in pairs[:12]:
+        items += _thumbs(ctx, stream.test, [a], [f"test {a}"])
+        items += _thumbs(ctx, stream.train, [b], [f"train {b} ({kind})"])
+    artifacts = (
+        {"images": {"title": "test samples and their copies in train", "items": items}}
+        if items
+        else {}
+    )
+    hint = "" if status == "pass" else LEAKAGE_HINT
+    return result(
+        status, message, hint=hint, metrics=metrics, examples=examples, artifacts=artifacts
+    )
+
+
+def near_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
+    """data.near_duplicates over every train row (the test split's own pairs are not
+    searched when streaming)."""
+    ratio = float(t["near_ratio"])
+    f = findings(ctx, ratio)
+    stream = ctx.dataset.stream
+    assert stream is not None
+    pairs, dist = f.near_pairs, f.near_dist
+    involved = len(np.unique(pairs)) if len(pairs) else 0
+    frac = involved / f.n_train if f.n_train else 0.0
+    metrics: dict[str, Any] = {
+        "streamed": True,
+        "train_rows": f.n_train,
+        "train_pairs": len(pairs),
+        "train_samples_involved": involved,
+        "fraction_involved": round(frac, 6),
+        "near_ratio": ratio,
+        "radius": round(f.radius / _unit(ctx), 6),
+        "median_neighbour_distance": round(f.scale / _unit(ctx), 6),
+    }
+    order = np.argsort(dist, kind="stable")[:MAX_EXAMPLES]
+    examples = [
+        {
+            "split": "train",
+            "rows": [int(pairs[i, 0]), int(pairs[i, 1])],
+            "distance": round(float(dist[i]) / _unit(ctx), 6),
+            "relative_distance": round(float(dist[i]) / f.scale, 4) if f.scale > 0 else None,
+        }
+        for i in order
+    ]
+    thumbs: list[Any] = []
+    for e in examples[:12]:
+        a, b = e["rows"]
+        thumbs += _thumbs(
+            ctx, stream.train, [a, b], [f"train {a}", f"train {b} ({e['relative_distance']}x)"]
+        )
+    if len(pairs):
+        metrics["train_closest_relative"] = examples[0]["relative_distance"]
+        said = (
+            f"train: {plural(len(pairs), 'near-duplicate pair')}, {involved} samples"
+            f" ({pct(involved, f.n_train)})"
+        )
+    else:
+        said = "train: none"
+    message = f"{said}; test: not searched when streaming ({_basis(ctx, f, ratio)})"
+    status = fraction_status(frac, t)
+    artifacts = {"images": {"title": "near-duplicate pairs", "items": thumbs}} if thumbs else {}
+    hint = "" if status == "pass" else NEAR_DUPLICATES_HINT
+    return result(
+        status, message, hint=hint, metrics=metrics, examples=examples, artifacts=artifacts
+    )

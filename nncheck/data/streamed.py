@@ -1,0 +1,108 @@
+"""Data beyond memory (`data.engine: stream | dask`): every row stays on disk, a seeded
+sample comes into memory.
+
+The duplicate, leak and near-pair findings need every row (a leak in the rows left out of
+a sample is still a leak), so they stream over the full splits in chunks
+(``nncheck.scale.stage.run_stage``, in process or as Dask tasks). Everything else — class
+balance, label errors, outliers, the model stages — reads the ``Dataset`` built here from
+a seeded sample of ``data.max_samples`` rows per split, which the notes say. The sample's
+``indices`` are rows of the full files, so every finding names rows as the files hold them.
+
+Both splits are ``{images: ROWS, labels: LABELS}``: ROWS a ``.npy`` file (memory-mapped), a
+folder of ``.npy``/``.npz`` shards or a parquet file or dataset; LABELS a ``.npy`` or IDX
+file with one label per row (labels are small: 8 bytes a row).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from nncheck.data.dataset import Dataset
+from nncheck.data.loaders import RawSplit, read_labels
+from nncheck.data.python_data import image_layout, sample_positions, sampled_note
+from nncheck.errors import DataError, UsageError
+from nncheck.recipe.schema import DataSection, PairSource
+from nncheck.scale.sources import RowSource, open_rows
+
+
+@dataclass(frozen=True)
+class StreamedData:
+    """Both splits in full, out of core, and how the streaming findings run."""
+
+    train: RowSource
+    test: RowSource
+    engine: str  # "stream" (in process) | "dask"
+    scheduler: str | None  # engine dask: a scheduler address, None for a LocalCluster
+
+
+def load_streamed(data: DataSection, seed: int) -> Dataset:
+    """The sample ``Dataset`` of a streamed recipe, with the full splits in ``stream``."""
+    from nncheck.data.build import assemble_dataset
+
+    if data.engine == "dask":
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise UsageError(
+                "data.engine: dask needs dask[distributed]: pip install 'nncheck[dask]'"
+            ) from None
+    sources = {}
+    for name, source in (("train", data.train), ("test", data.test)):
+        if not isinstance(source, PairSource):
+            what = "a fraction of train" if name == "test" else "one file"
+            raise DataError(
+                f"data.{name}: data.engine {data.engine} reads {{images: ROWS, labels:"
+                f" LABELS}} (ROWS: an .npy file, a folder of .npy/.npz shards or parquet;"
+                f" LABELS: an .npy file), not {what}"
+            )
+        sources[name] = source
+    if data.task not in (None, "classification", "regression"):
+        raise DataError(
+            f"data.task: data.engine {data.engine} audits classification or"
+            f" regression, not {data.task}"
+        )
+    notes: list[str] = []
+    raws, rows, positions = {}, {}, {}
+    for name, source in sources.items():
+        src = open_rows(source.images, name=f"data.{name}.images ({source.images})")
+        labels = read_labels(source.labels)
+        if len(labels) != len(src):
+            raise DataError(
+                f"{source.labels}: {len(labels):,} labels for {len(src):,} rows in {source.images}"
+            )
+        pos = sample_positions(len(src), data.max_samples, seed, name)
+        if len(pos) < len(src):
+            notes.append(sampled_note(name, len(pos), len(src)))
+        x, is_image = image_layout(_sample_rows(src, pos))
+        raws[name] = RawSplit(
+            x=x,
+            y_raw=labels[pos],
+            y2_raw=None,
+            feature_names=None,
+            source=f"{source.images} + {source.labels}",
+            is_image=is_image,
+            target=None,
+        )
+        rows[name], positions[name] = src, pos
+    notes.append(
+        f"data.engine {data.engine}: duplicates, leaks and near pairs over all"
+        f" {len(rows['train']):,} train and {len(rows['test']):,} test rows, streamed in chunks"
+        + (" as Dask tasks" if data.engine == "dask" else "")
+    )
+    ds = assemble_dataset(raws["train"], raws["test"], data, seed, notes)
+    stream = StreamedData(rows["train"], rows["test"], data.engine, data.scheduler)
+    return replace(
+        ds,
+        train=replace(ds.train, indices=positions["train"][ds.train.indices]),
+        test=replace(ds.test, indices=positions["test"][ds.test.indices]),
+        stream=stream,
+    )
+
+
+def _sample_rows(src: RowSource, positions: np.ndarray) -> np.ndarray:
+    """The sampled rows in the parts' own per-row shape (28 x 28 images stay images)."""
+    flat = src.take(positions)
+    shapes = {tuple(p.shape[1:]) for p in src.parts}
+    return flat.reshape(len(flat), *shapes.pop()) if len(shapes) == 1 else flat

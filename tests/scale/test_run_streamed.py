@@ -1,0 +1,202 @@
+"""`nncheck run` with data.engine stream | dask: MNIST rows with planted copies, as an npy
+memory map, a folder of shards and a parquet dataset, audited through the CLI.
+
+The streamed checks must find exactly what was planted over every row (also rows the
+in-memory sample leaves out), agree with the in-memory audit of the same files, and give
+the same findings from every kind of source and on a 2-worker Dask LocalCluster.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from nncheck.data.idx import read_idx
+from tests.conftest import DATA, check_by_id, read_results, run_cli, write_recipe
+
+N_TR, N_TE = 3000, 600
+STREAMED = ["data.duplicates", "data.leakage", "data.near_duplicates"]
+
+
+def _planted(folder: Path) -> dict[str, Any]:
+    """The first MNIST training images with 30 exact and 20 near duplicates in train, 10
+    exact and 10 near leaks in test (near: noise of up to 3 grey levels)."""
+    x = read_idx(str(DATA / "mnist" / "train-images-idx3-ubyte.gz"))[: N_TR + N_TE].copy()
+    y = read_idx(str(DATA / "mnist" / "train-labels-idx1-ubyte.gz"), "labels")[: N_TR + N_TE]
+    rng = np.random.default_rng(3)
+    near = lambda rows: np.clip(rows.astype(int) + rng.integers(-3, 4, rows.shape), 0, 255)  # noqa: E731
+    tr, te = x[:N_TR], x[N_TR:]
+    ytr, yte = y[:N_TR].astype(np.int64), y[N_TR:].astype(np.int64)
+    tr[2900:2930], ytr[2900:2930] = tr[0:30], ytr[0:30]
+    tr[2950:2970], ytr[2950:2970] = near(tr[100:120]), ytr[100:120]
+    te[0:10], yte[0:10] = tr[200:210], ytr[200:210]
+    te[20:30], yte[20:30] = near(tr[300:310]), ytr[300:310]
+    np.save(folder / "train_x.npy", tr)
+    np.save(folder / "train_y.npy", ytr)
+    np.save(folder / "test_x.npy", te)
+    np.save(folder / "test_y.npy", yte)
+    return {"near_pairs": {(100 + i, 2950 + i) for i in range(20)}}
+
+
+def _recipe(folder: Path, train_x: str = "train_x.npy", **data: Any) -> Path:
+    recipe = {
+        "data": {
+            "train": {"images": train_x, "labels": "train_y.npy"},
+            "test": {"images": "test_x.npy", "labels": "test_y.npy"},
+            "classes": 10,
+            "normalize": "scale255",
+            "engine": "stream",
+            "max_samples": 1000,
+            **data,
+        },
+        "model": {"hidden": [32], "activation": "relu", "init": "he"},
+        "train": {"optimizer": "adam", "lr": 0.003, "steps": 60, "batch_size": 64},
+    }
+    name = f"{data.get('engine', 'stream')}-{Path(train_x).stem}.yaml"
+    return write_recipe(folder, recipe, name=name)
+
+
+def _run(recipe: Path, *extra: str) -> dict[str, Any]:
+    proc = run_cli("run", str(recipe), "--quiet", "--only", *STREAMED, *extra, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr
+    return read_results(recipe.parent / f"{recipe.stem}-report")
+
+
+def _findings(results: dict[str, Any]) -> dict[str, Any]:
+    return {c: check_by_id(results, c)["metrics"] for c in STREAMED} | {
+        c + ":examples": check_by_id(results, c)["examples"] for c in STREAMED
+    }
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("streamed")
+    return folder, _planted(folder)
+
+
+@pytest.fixture(scope="module")
+def streamed(planted: tuple[Path, dict[str, Any]]) -> dict[str, Any]:
+    return _run(_recipe(planted[0]))
+
+
+def test_streamed_checks_find_every_planted_copy_over_all_rows(
+    planted: tuple[Path, dict[str, Any]], streamed: dict[str, Any]
+) -> None:
+    folder, truth = planted
+    dup = check_by_id(streamed, "data.duplicates")
+    assert dup["metrics"]["train_redundant_rows"] == 30
+    assert dup["metrics"]["train_rows"] == N_TR  # every row, not the 1000 sampled
+    assert "streamed" in dup["message"]
+    leak = check_by_id(streamed, "data.leakage")
+    assert (leak["metrics"]["exact"], leak["metrics"]["near"]) == (10, 10)
+    assert leak["status"] == "fail"
+    kinds = {(e["test_row"], e["train_row"], e["kind"]) for e in leak["examples"]}
+    assert {(i, 200 + i, "exact") for i in range(10)} <= kinds
+    assert {(20 + i, 300 + i, "near") for i in range(10)} <= kinds
+    near = check_by_id(streamed, "data.near_duplicates")
+    assert near["metrics"]["train_pairs"] == 20
+    assert {tuple(e["rows"]) for e in near["examples"]} == truth["near_pairs"]
+    assert near["status"] == "warn"  # 40 of 3000 samples involved: 1.3%
+    # the images of what was found are in the report, read back from the files
+    assert "images" in leak["artifacts"]
+    html = (folder / "stream-train_x-report" / "index.html").read_text()
+    assert "train 200 (exact)" in html and "<img" in html
+    notes = streamed["dataset"]["notes"]
+    assert any("seeded sample of 1,000 of 3,000" in n for n in notes)
+
+
+def test_streamed_and_in_memory_audits_agree(
+    planted: tuple[Path, dict[str, Any]], streamed: dict[str, Any]
+) -> None:
+    folder, _ = planted
+    in_memory = _run(_recipe(folder, engine="memory", max_samples=60_000))
+    for check in STREAMED:
+        assert check_by_id(in_memory, check)["status"] == check_by_id(streamed, check)["status"]
+    mem, st = (check_by_id(r, "data.leakage")["metrics"] for r in (in_memory, streamed))
+    assert (mem["exact"], mem["near"]) == (st["exact"], st["near"])
+    mem_dup = check_by_id(in_memory, "data.duplicates")["metrics"]
+    assert mem_dup["train_redundant_rows"] == 30
+    mem_near = check_by_id(in_memory, "data.near_duplicates")["metrics"]
+    assert mem_near["train_pairs"] == 20
+
+
+def test_shards_and_parquet_give_the_findings_of_the_memory_map(
+    planted: tuple[Path, dict[str, Any]], streamed: dict[str, Any]
+) -> None:
+    pa = pytest.importorskip("pyarrow", reason="parquet sources need pyarrow")
+    import pyarrow.parquet as pq
+
+    folder, _ = planted
+    x = np.load(folder / "train_x.npy")
+    (folder / "shards").mkdir()
+    for i, start in enumerate(range(0, N_TR, 700)):  # uneven shards, one short
+        np.save(folder / "shards" / f"part-{i:02d}.npy", x[start : start + 700])
+    for split, rows in (("train", x), ("test", np.load(folder / "test_x.npy"))):
+        flat = rows.reshape(len(rows), -1)
+        (folder / f"{split}_parquet").mkdir()
+        for i, start in enumerate(range(0, len(flat), 1500)):
+            cols = {f"px{j}": flat[start : start + 1500, j] for j in range(flat.shape[1])}
+            pq.write_table(pa.table(cols), folder / f"{split}_parquet" / f"part-{i}.parquet")
+    want = _findings(streamed)
+    assert _findings(_run(_recipe(folder, "shards"))) == want
+    # parquet columns are flat features, not 28 x 28 images (distances then stay in grey
+    # levels, not over 255): the same rows are found
+    recipe = _recipe(
+        folder, "train_parquet", test={"images": "test_parquet", "labels": "test_y.npy"}
+    )
+    got = _run(recipe)
+    for check, key in (("data.leakage", "test_row"), ("data.near_duplicates", "rows")):
+        rows = [e.get(key, e.get("rows")) for e in check_by_id(got, check)["examples"]]
+        assert rows == [e.get(key, e.get("rows")) for e in want[check + ":examples"]]
+    counts = ("train_redundant_rows", "test_redundant_rows")
+    dup = check_by_id(got, "data.duplicates")["metrics"]
+    assert [dup[k] for k in counts] == [want["data.duplicates"][k] for k in counts]
+
+
+@pytest.mark.slow
+def test_dask_engine_gives_the_in_process_findings(
+    planted: tuple[Path, dict[str, Any]], streamed: dict[str, Any]
+) -> None:
+    pytest.importorskip("distributed", reason="the Dask engine is the optional extra 'dask'")
+    folder, _ = planted
+    on_dask = _run(_recipe(folder), "--dask")
+    assert on_dask["recipe"]["data"]["engine"] == "dask"
+    assert _findings(on_dask) == _findings(streamed)
+    assert any("as Dask tasks" in n for n in on_dask["dataset"]["notes"])
+
+
+def test_a_sampled_test_split_is_said_in_the_full_test_set_verdict(
+    planted: tuple[Path, dict[str, Any]],
+) -> None:
+    folder, _ = planted
+    recipe = _recipe(folder, max_samples=400)
+    proc = run_cli("run", str(recipe), "--quiet", "--only", "evaluate.full_test_set")
+    assert proc.returncode in (0, 1), proc.stderr
+    check = check_by_id(
+        read_results(recipe.parent / f"{recipe.stem}-report"), "evaluate.full_test_set"
+    )
+    assert "on a seeded sample of 400 of 600 test samples" in check["message"]
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"test": {"fraction": 0.2}}, "data.test: data.engine stream reads {images"),
+        ({"engine": "memory", "scheduler": "tcp://x:1"}, "data.scheduler is the Dask scheduler"),
+        ({"train": {"images": "train_x.npy", "labels": "test_y.npy"}}, "600 labels for 3,000"),
+        ({"task": "language_model"}, "audits classification or regression"),
+    ],
+)
+def test_unusable_streamed_recipes_are_exit_2_naming_the_field(
+    planted: tuple[Path, dict[str, Any]], change: dict[str, Any], says: str
+) -> None:
+    folder, _ = planted
+    recipe = _recipe(folder, **change)
+    proc = run_cli("run", str(recipe), "--quiet")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert says in proc.stderr
+    assert "Traceback" not in proc.stderr
