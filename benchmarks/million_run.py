@@ -100,7 +100,9 @@ def main() -> int:
     )
     print(f"wall (median of {args.repeats}) {wall:.1f} s; peak RSS {rss:.2f} GB (the run)")
     ok = wall <= TARGET_S and rss < TARGET_RSS_GB
-    print(f"{'within' if ok else 'OUTSIDE'} the targets (<= {TARGET_S:g} s, < {TARGET_RSS_GB:g} GB)")
+    print(
+        f"{'within' if ok else 'OUTSIDE'} the targets (<= {TARGET_S:g} s, < {TARGET_RSS_GB:g} GB)"
+    )
     return 0
 
 

@@ -197,3 +197,22 @@ def test_odd_data_gives_results_not_errors(tmp_path: Path) -> None:
     res = run_data_checks(tmp_path, write_csv(tmp_path, "const", const))
     assert res["data.label_conflicts"].status == "fail"  # one input, two labels, 40 rows
     assert res["data.near_duplicates"].status == "pass"
+
+
+def test_mnist_as_a_pixel_table_has_no_feature_spikes(tmp_path: Path) -> None:
+    """Kaggle's MNIST CSV (label, pixel0..pixel783): strokes crossing border pixels that are
+    blank in most rows are hundreds of robust SDs from the median, in hundreds of rows —
+    the pixels' distribution, not outliers. A planted unit error is still found."""
+    from nncheck.data.idx import read_idx
+
+    x = read_idx(str(DATA / "mnist" / "train-images-idx3-ubyte.gz"))[:3000].reshape(3000, -1)
+    y = read_idx(str(DATA / "mnist" / "train-labels-idx1-ubyte.gz"), "labels")[:3000]
+    frame = pd.DataFrame(x.astype(np.int64), columns=[f"pixel{j}" for j in range(784)])
+    frame.insert(0, "label", y)
+    frame.loc[17, "pixel400"] = 255_000  # a unit error in one row
+    csv = write_csv(tmp_path, "mnist_table", frame)
+    res = run_data_checks(tmp_path, csv, ids=("data.outliers",))
+    check = res["data.outliers"]
+    flagged = [(e["split"], e["row"]) for e in check.examples if e["problems"]]
+    assert flagged == [("train", 17)], check.message
+    assert check.message.startswith("1 train sample (0.042%) far out")
