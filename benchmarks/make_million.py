@@ -12,8 +12,8 @@ truth saved beside the arrays (``truth.npz``):
 - train/test leaks, exact and near (a train row copied, or copied with noise, into test),
 - blank images (all zeros) in train.
 
-Output (``OUT``, default ``/tmp/nncheck-million``): ``train_x.npy`` (900,000 x 784),
-``test_x.npy`` (100,000 x 784), ``train_y.npy`` / ``test_y.npy`` (int64) as plain ``.npy``
+Output (``OUT``, default ``/tmp/nncheck-million``): ``train_x.npy`` (900,000 x 28 x 28),
+``test_x.npy`` (100,000 x 28 x 28), ``train_y.npy`` / ``test_y.npy`` (int64) as plain ``.npy``
 files one can memory-map, plus ``shards/`` (the same train rows as 100,000-row ``.npy``
 shards, with ``--shards``) and ``truth.npz``::
 
@@ -99,8 +99,11 @@ def main() -> int:
     te_lab = read_idx(str(mnist / "t10k-labels-idx1-ubyte.gz"), role="labels")
 
     n_tr, n_te = args.train, args.test
-    train_x = np.lib.format.open_memmap(out / "train_x.npy", "w+", np.uint8, (n_tr, 784))
-    test_x = np.lib.format.open_memmap(out / "test_x.npy", "w+", np.uint8, (n_te, 784))
+    # stored as N x 28 x 28 images (so `nncheck run` audits them as images), written
+    # through flat N x 784 views of the same memory maps
+    train_file = np.lib.format.open_memmap(out / "train_x.npy", "w+", np.uint8, (n_tr, 28, 28))
+    test_file = np.lib.format.open_memmap(out / "test_x.npy", "w+", np.uint8, (n_te, 28, 28))
+    train_x, test_x = train_file.reshape(n_tr, 784), test_file.reshape(n_te, 784)
     x, train_y = _bulk(tr_img, tr_lab, n_tr, rng)
     train_x[:] = x
     del x
@@ -133,8 +136,8 @@ def main() -> int:
     test_y[leak_exact_test] = train_y[leak_exact_train]
     test_x[leak_near_test] = _noisy(train_x[leak_near_train], rng)
     test_y[leak_near_test] = train_y[leak_near_train]
-    train_x.flush()
-    test_x.flush()
+    train_file.flush()
+    test_file.flush()
     np.save(out / "train_y.npy", train_y)
     np.save(out / "test_y.npy", test_y)
     np.savez(
