@@ -24,7 +24,8 @@ Everything is float32 and seeded: the same data and seed give bit-identical prob
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,6 +44,10 @@ HIDDEN_IMAGES = 256
 HIDDEN_TABLES = 128
 # L2 weight decay = this / the rows each fold model trains on (a prior of fixed strength).
 WEIGHT_DECAY_ROWS = 16.0
+# Groups of fold models trained side by side on threads, and the rows below which one
+# thread is quicker (a thread pool costs more than small data takes to train).
+GROUPS = 2
+PARALLEL_MIN_ROWS = 2_000
 
 
 @dataclass(frozen=True)
@@ -172,16 +177,69 @@ def out_of_fold_probs(
     z1 = np.empty((n, d + 1), dtype=np.float32)  # inputs with a constant 1 for the bias
     z1[:, :d] = z
     z1[:, d] = 1.0
-    # First layers of all K models side by side: one product serves every model.
+    # First layers of all K models side by side (drawn together, so the same seed gives
+    # the same initial weights however the models are grouped below).
     w1 = (rng.standard_normal((d + 1, k * h)) * np.sqrt(2.0 / d)).astype(np.float32)
     w1[d] = 0.0
+    perms = [rng.permutation(n) for _ in range(epochs)]
+    probs = np.empty((n, c), dtype=np.float32)
+    # The models never share a gradient, so they train in GROUPS on threads (NumPy's
+    # products and array operations release the GIL): on 2 cores MNIST's 5 models take
+    # ~40% less wall time. The grouping is fixed, not the machine's core count, so the
+    # probabilities are the same on every machine.
+    groups = [g for g in np.array_split(np.arange(k), min(GROUPS, k)) if len(g)]
+    plan = _TrainPlan(z1, y, fold, h, c, perms, batch_size, lr, np.float32(weight_decay))
+
+    def train(models: np.ndarray) -> None:
+        cols = np.concatenate([np.arange(j * h, (j + 1) * h) for j in models])
+        _train_group(plan, models, w1[:, cols].copy(), probs)
+
+    with one_blas_thread():
+        if len(groups) == 1 or n < PARALLEL_MIN_ROWS:
+            for g in groups:
+                train(g)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(len(groups), thread_name_prefix="nncheck-fold") as pool:
+                try:
+                    for done in [pool.submit(train, g) for g in groups]:
+                        done.result()
+                except BaseException:  # Ctrl-C, SIGTERM: the other group stops at its next step
+                    plan.cancel.set()
+                    raise
+    description = f"{k}-fold MLP {d}-{h}-{c} ({epochs} epochs, batch {batch_size}, seed {seed})"
+    return OutOfFold(probs, fold, d, epochs, batch_size, description)
+
+
+@dataclass(frozen=True)
+class _TrainPlan:
+    """What every group of fold models trains on (shared, read only)."""
+
+    z1: np.ndarray  # (n, d + 1) inputs with the bias column
+    y: np.ndarray
+    fold: np.ndarray
+    hidden: int
+    n_classes: int
+    perms: list[np.ndarray]  # one row order per epoch, shared by all models
+    batch_size: int
+    lr: float
+    weight_decay: np.float32
+    cancel: threading.Event = field(default_factory=threading.Event)  # set: stop now
+
+
+def _train_group(plan: _TrainPlan, models: np.ndarray, w1: np.ndarray, probs: np.ndarray) -> None:
+    """Train the fold models ``models`` (first layers side by side in ``w1``) and write
+    each one's probabilities for its own fold into ``probs``."""
+    z1, y, fold, h, c = plan.z1, plan.y, plan.fold, plan.hidden, plan.n_classes
+    n, batch_size = len(z1), plan.batch_size
+    k = len(models)
     w2 = np.zeros((k, h, c), dtype=np.float32)
     b2 = np.zeros((k, 1, c), dtype=np.float32)
     params = [w1, w2, b2]
     moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
     onehot = np.eye(c, dtype=np.float32)
-    models = np.arange(k)
-    total = epochs * -(-n // batch_size)
+    total = len(plan.perms) * -(-n // batch_size)
     step = 0
     pre_act = np.empty((batch_size, k * h), dtype=np.float32)
     act = np.empty((batch_size, k * h), dtype=np.float32)
@@ -190,61 +248,57 @@ def out_of_fold_probs(
     g_w1, g_w2, g_b2 = np.empty_like(w1), np.empty_like(w2), np.empty_like(b2)
     grads = [g_w1, g_w2, g_b2]
     scratch = [np.empty_like(p) for p in params]
-    wd = np.float32(weight_decay)
-    with one_blas_thread():
-        for _ in range(epochs):
-            perm = rng.permutation(n)
-            for start in range(0, n, batch_size):
-                rows = perm[start : start + batch_size]
-                b = len(rows)
-                xb = z1[rows]
-                a, p, ga, pre = act[:b], logits[:, :b], g_act[:b], pre_act[:b]
-                np.matmul(xb, w1, out=pre)  # (b, k*h): every model's first layer at once
-                np.maximum(pre, 0.0, out=a)
-                # Model j's output layer reads its own column block; separate 2-D products
-                # on those blocks are BLAS calls, where a batched (k, b, h) @ (k, h, c)
-                # product over a transposed view falls back to a loop 3x slower.
-                for j in range(k):
-                    np.matmul(a[:, j * h : (j + 1) * h], w2[j], out=p[j])
-                p += b2
-                p -= p.max(axis=2, keepdims=True)
-                np.exp(p, out=p)
-                p /= p.sum(axis=2, keepdims=True)
-                # Model j averages its loss over the batch rows outside fold j.
-                keep = (fold[rows][None, :] != models[:, None]).astype(np.float32)  # (k, b)
-                keep /= np.maximum(keep.sum(axis=1, keepdims=True), 1.0)
-                p -= onehot[y[rows]][None]
-                p *= keep[:, :, None]  # now d loss / d logits
-                for j in range(k):
-                    block = slice(j * h, (j + 1) * h)
-                    np.matmul(a[:, block].T, p[j], out=g_w2[j])
-                    np.matmul(p[j], w2[j].T, out=ga[:, block])
-                np.sum(p, axis=1, keepdims=True, out=g_b2)
-                ga *= pre > 0
-                np.matmul(xb.T, ga, out=g_w1)
-                g_w1 += wd * w1
-                g_w2 += wd * w2
-                step += 1
-                _adam(
-                    params,
-                    grads,
-                    moments,
-                    scratch,
-                    step,
-                    lr * (1.0 - (step - 1) / total),  # linear decay towards 0
-                )
-
-        probs = np.empty((n, c), dtype=np.float32)
-        for j in range(k):
-            rows = np.flatnonzero(fold == j)
-            hidden_j = np.maximum(z1[rows] @ w1[:, j * h : (j + 1) * h], 0.0)
-            out = hidden_j @ w2[j] + b2[j]
-            out -= out.max(axis=1, keepdims=True)
-            np.exp(out, out=out)
-            out /= out.sum(axis=1, keepdims=True)
-            probs[rows] = out
-    description = f"{k}-fold MLP {d}-{h}-{c} ({epochs} epochs, batch {batch_size}, seed {seed})"
-    return OutOfFold(probs, fold, d, epochs, batch_size, description)
+    wd = plan.weight_decay
+    for perm in plan.perms:
+        for start in range(0, n, batch_size):
+            if plan.cancel.is_set():
+                return
+            rows = perm[start : start + batch_size]
+            b = len(rows)
+            xb = z1[rows]
+            a, p, ga, pre = act[:b], logits[:, :b], g_act[:b], pre_act[:b]
+            np.matmul(xb, w1, out=pre)  # (b, k*h): every model's first layer at once
+            np.maximum(pre, 0.0, out=a)
+            # Model j's output layer reads its own column block; separate 2-D products
+            # on those blocks are BLAS calls, where a batched (k, b, h) @ (k, h, c)
+            # product over a transposed view falls back to a loop 3x slower.
+            for j in range(k):
+                np.matmul(a[:, j * h : (j + 1) * h], w2[j], out=p[j])
+            p += b2
+            p -= p.max(axis=2, keepdims=True)
+            np.exp(p, out=p)
+            p /= p.sum(axis=2, keepdims=True)
+            # Model j averages its loss over the batch rows outside its fold.
+            keep = (fold[rows][None, :] != models[:, None]).astype(np.float32)  # (k, b)
+            keep /= np.maximum(keep.sum(axis=1, keepdims=True), 1.0)
+            p -= onehot[y[rows]][None]
+            p *= keep[:, :, None]  # now d loss / d logits
+            for j in range(k):
+                block = slice(j * h, (j + 1) * h)
+                np.matmul(a[:, block].T, p[j], out=g_w2[j])
+                np.matmul(p[j], w2[j].T, out=ga[:, block])
+            np.sum(p, axis=1, keepdims=True, out=g_b2)
+            ga *= pre > 0
+            np.matmul(xb.T, ga, out=g_w1)
+            g_w1 += wd * w1
+            g_w2 += wd * w2
+            step += 1
+            _adam(
+                params,
+                grads,
+                moments,
+                scratch,
+                step,
+                plan.lr * (1.0 - (step - 1) / total),  # linear decay towards 0
+            )
+    for j, model in enumerate(models):
+        rows = np.flatnonzero(fold == model)
+        hidden_j = np.maximum(z1[rows] @ w1[:, j * h : (j + 1) * h], 0.0)
+        out = hidden_j @ w2[j] + b2[j]
+        out -= out.max(axis=1, keepdims=True)
+        np.exp(out, out=out)
+        out /= out.sum(axis=1, keepdims=True)
+        probs[rows] = out
 
 
 def _adam(

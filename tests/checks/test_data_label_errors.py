@@ -266,3 +266,23 @@ def test_quick_model_is_98_percent_accurate_on_mnist(data_dir: Path) -> None:
     issues = find_label_issues(ctx.dataset, seed=0)
     assert issues is not None and len(issues.given) == 70_000
     assert float((issues.model.predicted == issues.given).mean()) >= 0.98
+
+
+def test_fold_models_on_threads_give_the_sequential_probabilities(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fold models train in two groups on threads; they share no gradient, so the
+    probabilities must be bit-identical to training the same groups one after the other
+    (and so the same on a machine with any number of cores)."""
+    from nncheck.checks import _quick_model
+
+    frame = pd.read_csv(ROOT / "data" / "digits.csv")
+    y = frame.pop("label").to_numpy(np.int64)
+    z = (frame.to_numpy(np.float32) - 8.0) / 8.0
+    monkeypatch.setattr(_quick_model, "PARALLEL_MIN_ROWS", 0)
+    threaded = _quick_model.out_of_fold_probs(z, y, 10, seed=3, epochs=3)
+    monkeypatch.setattr(_quick_model, "PARALLEL_MIN_ROWS", 10**9)
+    sequential = _quick_model.out_of_fold_probs(z, y, 10, seed=3, epochs=3)
+    assert np.array_equal(threaded.probs, sequential.probs)
+    accuracy = float((threaded.probs.argmax(1) == y).mean())
+    assert accuracy > 0.9  # a trained model, not two empty groups
