@@ -63,6 +63,21 @@ def cnn(input_shape, n_outputs):
     )
 
 
+class ViewingCNN(nn.Module):
+    def __init__(self, c, h, w, k):
+        super().__init__()
+        self.conv = nn.Conv2d(c, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * h * w, k)
+
+    def forward(self, x):
+        z = torch.relu(self.conv(x))
+        return self.fc(z.view(z.shape[0], -1))  # .view needs the standard memory order
+
+
+def viewing_cnn(input_shape, n_outputs):
+    return ViewingCNN(*input_shape, n_outputs)
+
+
 def bn_mlp(input_shape, n_outputs):
     d = math.prod(input_shape)
     return nn.Sequential(nn.Linear(d, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, n_outputs))
@@ -793,3 +808,34 @@ def test_wine_torch_and_numpy_agree_at_init(tmp_path: Path, capsys) -> None:
     a, b = (results[n]["skeleton.init_loss"]["metrics"] for n in ("wine", "wine_torch"))
     assert a["expected"] == pytest.approx(b["expected"], rel=1e-9)
     assert abs(a["loss"] - b["loss"]) <= max(a["tolerance"], b["tolerance"])
+
+
+def test_cpu_convolutions_run_channels_last_with_the_standard_orders_outputs(
+    models_dir: Path,
+) -> None:
+    """Conv models on CPU run in channels-last memory order (much faster kernels): the same
+    outputs as the standard order, bit-identical between two engines of one seed."""
+    import copy
+
+    config = make_config(models_dir, "cnn", input_shape=(8, 8))
+    eng = TorchEngine(config, seed=0)
+    assert eng.channels_last
+    assert any("channels-last" in n for n in eng.notes)
+    x, y = make_data(6, (8, 8))
+    standard = copy.deepcopy(eng.model).to(memory_format=torch.contiguous_format)
+    with torch.no_grad():
+        ref = standard(torch.from_numpy(x).view(6, 1, 8, 8)).numpy()
+    assert_close(eng.forward(x), ref, 1e-5, "outputs", atol=1e-6)
+    other = TorchEngine(config, seed=0)
+    for e in (eng, other):
+        e.train(x, y, steps=5, batch_size=4, seed=0)
+    assert np.array_equal(eng.forward(x), other.forward(x))
+    assert eng.astype(np.float64).channels_last  # the float64 copy for gradient checks too
+
+
+def test_a_model_that_views_its_conv_output_keeps_the_standard_order(models_dir: Path) -> None:
+    eng = TorchEngine(make_config(models_dir, "viewing_cnn", input_shape=(8, 8)), seed=0)
+    assert not eng.channels_last
+    x, y = make_data(6, (8, 8))
+    curve = eng.train(x, y, steps=3, batch_size=4, seed=0)
+    assert np.all(np.isfinite(curve.loss))
