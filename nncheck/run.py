@@ -60,6 +60,7 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     term = Terminal(quiet=options.quiet, fail_on=options.fail_on)
     recipe = read_recipe(recipe_path)
+    prefetch_report_imports()  # a report will be written: its imports overlap the checks
     if options.dask is not None:
         recipe = on_dask(recipe, options.dask or None)
     selection = select_checks(recipe, options.only, options.skip)
@@ -85,6 +86,12 @@ def on_dask(recipe: Recipe, scheduler: str | None) -> Recipe:
         update={"engine": "dask", "scheduler": scheduler or recipe.data.scheduler}
     )
     return recipe.model_copy(update={"data": data})
+
+
+def prefetch_report_imports() -> None:
+    from nncheck.writers.charts import prefetch
+
+    prefetch()
 
 
 def select_checks(recipe: Recipe, only: list[str], skip: list[str]) -> Selection:

@@ -191,3 +191,28 @@ print("ok")
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_report_imports_are_prefetched_on_a_background_thread() -> None:
+    """`nncheck run` starts importing matplotlib and Pillow while its checks run; drawing
+    waits for that thread, so the modules are loaded once and never from two threads."""
+    code = (
+        "import sys, threading\n"
+        "from nncheck.writers import charts\n"
+        "assert 'matplotlib' not in sys.modules\n"
+        "charts.prefetch()\n"
+        "assert any(t.name == 'nncheck-prefetch' for t in threading.enumerate())\n"
+        "charts.prefetched()\n"
+        "assert all(m in sys.modules for m in charts._PREFETCHED)\n"
+        "charts.prefetch()  # once per process: no second thread\n"
+        "assert not any(t.name == 'nncheck-prefetch' for t in threading.enumerate())\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert proc.stdout.strip() == "ok", proc.stderr

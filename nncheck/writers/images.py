@@ -83,6 +83,9 @@ def _font(size: int) -> Any:
     """DejaVu Sans, the font matplotlib ships, so TensorBoard images match the charts."""
     from pathlib import Path
 
+    from nncheck.writers.charts import prefetched
+
+    prefetched()  # not while the background thread may be importing matplotlib
     import matplotlib
     from PIL import ImageFont
 
