@@ -26,7 +26,7 @@ from nncheck.checks._verdicts import (
     leak_status,
 )
 from nncheck.checks.context import Context
-from nncheck.results import CheckOutcome, result
+from nncheck.results import CheckOutcome, Status, result
 from nncheck.scale.sources import RowSource
 from nncheck.scale.stage import StageFindings
 
@@ -133,14 +133,13 @@ def duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     metrics["redundant_fraction"] = round(worst, 6)
     status = fraction_status(worst, t)
     message = "; ".join(parts) + f" (all {f.n_train:,} train and {f.n_test:,} test rows, streamed)"
-    artifacts = (
-        {"images": {"title": "duplicated samples (one per group)", "items": thumbs[:MAX_THUMBS]}}
-        if thumbs
-        else {}
-    )
-    hint = "" if status == "pass" else DUPLICATES_HINT
-    return result(
-        status, message, hint=hint, metrics=metrics, examples=examples, artifacts=artifacts
+    return _outcome(
+        status,
+        message,
+        DUPLICATES_HINT,
+        metrics,
+        examples,
+        ("duplicated samples (one per group)", thumbs[:MAX_THUMBS]),
     )
 
 
@@ -181,14 +180,13 @@ def leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     for a, b, kind in pairs[:12]:
         items += _thumbs(ctx, stream.test, [a], [f"test {a}"])
         items += _thumbs(ctx, stream.train, [b], [f"train {b} ({kind})"])
-    artifacts = (
-        {"images": {"title": "test samples and their copies in train", "items": items}}
-        if items
-        else {}
-    )
-    hint = "" if status == "pass" else LEAKAGE_HINT
-    return result(
-        status, message, hint=hint, metrics=metrics, examples=examples, artifacts=artifacts
+    return _outcome(
+        status,
+        message,
+        LEAKAGE_HINT,
+        metrics,
+        examples,
+        ("test samples and their copies in train", items),
     )
 
 
@@ -238,8 +236,32 @@ def near_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         said = "train: none"
     message = f"{said}; test: not searched when streaming ({_basis(ctx, f, ratio)})"
     status = fraction_status(frac, t)
-    artifacts = {"images": {"title": "near-duplicate pairs", "items": thumbs}} if thumbs else {}
-    hint = "" if status == "pass" else NEAR_DUPLICATES_HINT
+    return _outcome(
+        status,
+        message,
+        NEAR_DUPLICATES_HINT,
+        metrics,
+        examples,
+        ("near-duplicate pairs", thumbs),
+    )
+
+
+def _outcome(
+    status: Status,
+    message: str,
+    hint: str,
+    metrics: dict[str, Any],
+    examples: list[Any],
+    images: tuple[str, list[Any]],
+) -> CheckOutcome:
+    """The result, with the hint only when it did not pass and the thumbnails if any."""
+    title, items = images
+    artifacts = {"images": {"title": title, "items": items}} if items else {}
     return result(
-        status, message, hint=hint, metrics=metrics, examples=examples, artifacts=artifacts
+        status,
+        message,
+        hint="" if status == "pass" else hint,
+        metrics=metrics,
+        examples=examples,
+        artifacts=artifacts,
     )
