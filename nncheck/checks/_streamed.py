@@ -246,6 +246,27 @@ def near_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     )
 
 
+def blank_rows(ctx: Context, metrics: dict[str, Any]) -> tuple[str, float]:
+    """For data.outliers: rows holding one value in every cell (all-zero or constant
+    images: a broken decoder) over every row, not only the sample the rest of that check
+    reads. Returns the sentence ("" when none) and the larger split's blank fraction;
+    adds counts and the first rows to ``metrics``."""
+    f = _any_findings(ctx)
+    parts, worst = [], 0.0
+    for name, rows, n in (("train", f.blanks_train, f.n_train), ("test", f.blanks_test, f.n_test)):
+        metrics[f"{name}_blank_rows_all"] = len(rows)
+        if not len(rows):
+            continue
+        metrics[f"{name}_blank_rows_first"] = [int(r) for r in rows[:MAX_EXAMPLES]]
+        worst = max(worst, len(rows) / n)
+        shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        parts.append(
+            f"{len(rows):,} of all {n:,} {name} rows ({pct(len(rows), n)}) hold one value in"
+            f" every cell (rows {shown}; streamed)"
+        )
+    return "; ".join(parts), worst
+
+
 def _outcome(
     status: Status,
     message: str,

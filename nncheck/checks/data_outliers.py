@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from nncheck.blas import one_blas_thread
-from nncheck.checks import _artifacts
+from nncheck.checks import _artifacts, _streamed
 from nncheck.checks._neighbors_cache import geometry, pct, plural, source_rows, space
 from nncheck.checks.context import Context
 from nncheck.checks.registry import FRACTION, NON_NEGATIVE, POSITIVE, RATIO, Range, check
@@ -158,6 +158,12 @@ def data_outliers(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             )
             label = ", ".join(why) if why else f"{ratio[i]:.1f}x"
             thumbs.append((split, i, f"{name} {source_rows(split, [i])[0]}: {label}"))
+    if ds.stream is not None:  # blank rows over every row, not only the sample
+        said, blank_fraction = _streamed.blank_rows(ctx, metrics)
+        if said:
+            warn = True
+            problems.append(said)
+            fail = fail or blank_fraction >= t["fail_fraction"]
     status = "fail" if fail else "warn" if warn else "pass"
     if problems:
         message = "; ".join(problems + notes)

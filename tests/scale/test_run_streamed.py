@@ -22,8 +22,9 @@ STREAMED = ["data.duplicates", "data.leakage", "data.near_duplicates"]
 
 
 def _planted(folder: Path) -> dict[str, Any]:
-    """The first MNIST training images with 30 exact and 20 near duplicates in train, 10
-    exact and 10 near leaks in test (near: noise of up to 3 grey levels)."""
+    """The first MNIST training images with 30 exact and 20 near duplicates and 5 blank
+    (all-zero) images in train, 10 exact and 10 near leaks in test (near: noise of up to 3
+    grey levels). The blanks repeat each other: 4 more redundant rows."""
     x = read_idx(str(DATA / "mnist" / "train-images-idx3-ubyte.gz"))[: N_TR + N_TE].copy()
     y = read_idx(str(DATA / "mnist" / "train-labels-idx1-ubyte.gz"), "labels")[: N_TR + N_TE]
     rng = np.random.default_rng(3)
@@ -32,6 +33,7 @@ def _planted(folder: Path) -> dict[str, Any]:
     ytr, yte = y[:N_TR].astype(np.int64), y[N_TR:].astype(np.int64)
     tr[2900:2930], ytr[2900:2930] = tr[0:30], ytr[0:30]
     tr[2950:2970], ytr[2950:2970] = near(tr[100:120]), ytr[100:120]
+    tr[2990:2995] = 0
     te[0:10], yte[0:10] = tr[200:210], ytr[200:210]
     te[20:30], yte[20:30] = near(tr[300:310]), ytr[300:310]
     np.save(folder / "train_x.npy", tr)
@@ -88,7 +90,7 @@ def test_streamed_checks_find_every_planted_copy_over_all_rows(
 ) -> None:
     folder, truth = planted
     dup = check_by_id(streamed, "data.duplicates")
-    assert dup["metrics"]["train_redundant_rows"] == 30
+    assert dup["metrics"]["train_redundant_rows"] == 34
     assert dup["metrics"]["train_rows"] == N_TR  # every row, not the 1000 sampled
     assert "streamed" in dup["message"]
     leak = check_by_id(streamed, "data.leakage")
@@ -119,7 +121,7 @@ def test_streamed_and_in_memory_audits_agree(
     mem, st = (check_by_id(r, "data.leakage")["metrics"] for r in (in_memory, streamed))
     assert (mem["exact"], mem["near"]) == (st["exact"], st["near"])
     mem_dup = check_by_id(in_memory, "data.duplicates")["metrics"]
-    assert mem_dup["train_redundant_rows"] == 30
+    assert mem_dup["train_redundant_rows"] == 34
     mem_near = check_by_id(in_memory, "data.near_duplicates")["metrics"]
     assert mem_near["train_pairs"] == 20
 
@@ -200,3 +202,18 @@ def test_unusable_streamed_recipes_are_exit_2_naming_the_field(
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert says in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_blank_images_outside_the_sample_are_found_by_data_outliers(
+    planted: tuple[Path, dict[str, Any]],
+) -> None:
+    """data.outliers reads the sample, but blank rows are counted over every row."""
+    folder, _ = planted
+    recipe = _recipe(folder, max_samples=500)
+    proc = run_cli("run", str(recipe), "--quiet", "--only", "data.outliers")
+    assert proc.returncode in (0, 1), proc.stderr
+    check = check_by_id(read_results(recipe.parent / f"{recipe.stem}-report"), "data.outliers")
+    assert check["status"] == "warn"
+    assert check["metrics"]["train_blank_rows_all"] == 5
+    assert check["metrics"]["train_blank_rows_first"] == list(range(2990, 2995))
+    assert "5 of all 3,000 train rows (0.2%) hold one value in every cell (rows 2990" in check["message"]
