@@ -6,8 +6,8 @@ leaks must be counted over every row: these three checks then judge the findings
 shared, like the in-memory neighbour cache), with the same thresholds and verdict rules as
 their in-memory forms (``_verdicts``). Rows are named as the files hold them.
 
-What the streamed forms do not search (docs/scale.md): near pairs inside the test split,
-pairs after a 1-pixel shift, copies after rounding, and group leaks.
+What the streamed forms do not search (docs/scale.md): pairs after a 1-pixel shift, copies
+after rounding, and group leaks.
 """
 
 from __future__ import annotations
@@ -191,53 +191,64 @@ def leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
 
 
 def near_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
-    """data.near_duplicates over every train row (the test split's own pairs are not
-    searched when streaming)."""
+    """data.near_duplicates over every row of each split (pairs after a 1-pixel shift
+    are not searched when streaming)."""
     ratio = float(t["near_ratio"])
     f = findings(ctx, ratio)
     stream = ctx.dataset.stream
     assert stream is not None
-    pairs, dist = f.near_pairs, f.near_dist
-    involved = len(np.unique(pairs)) if len(pairs) else 0
-    frac = involved / f.n_train if f.n_train else 0.0
+    unit = _unit(ctx)
     metrics: dict[str, Any] = {
         "streamed": True,
-        "train_rows": f.n_train,
-        "train_pairs": len(pairs),
-        "train_samples_involved": involved,
-        "fraction_involved": round(frac, 6),
         "near_ratio": ratio,
-        "radius": round(f.radius / _unit(ctx), 6),
-        "median_neighbour_distance": round(f.scale / _unit(ctx), 6),
+        "radius": round(f.radius / unit, 6),
+        "median_neighbour_distance": round(f.scale / unit, 6),
     }
-    order = np.argsort(dist, kind="stable")[:MAX_EXAMPLES]
-    examples = [
-        {
-            "split": "train",
-            "rows": [int(pairs[i, 0]), int(pairs[i, 1])],
-            "distance": round(float(dist[i]) / _unit(ctx), 6),
-            "relative_distance": round(float(dist[i]) / f.scale, 4) if f.scale > 0 else None,
-        }
-        for i in order
-    ]
+    parts: list[str] = []
+    examples: list[dict[str, Any]] = []
     thumbs: list[Any] = []
-    for e in examples[:12]:
-        a, b = e["rows"]
-        thumbs += _thumbs(
-            ctx, stream.train, [a, b], [f"train {a}", f"train {b} ({e['relative_distance']}x)"]
+    worst = 0.0
+    for name, pairs, dist, n, src in (
+        ("train", f.near_pairs, f.near_dist, f.n_train, stream.train),
+        ("test", f.test_near_pairs, f.test_near_dist, f.n_test, stream.test),
+    ):
+        involved = len(np.unique(pairs)) if len(pairs) else 0
+        frac = involved / n if n else 0.0
+        worst = max(worst, frac)
+        metrics.update(
+            {
+                f"{name}_rows": n,
+                f"{name}_pairs": len(pairs),
+                f"{name}_samples_involved": involved,
+            }
         )
-    if len(pairs):
-        metrics["train_closest_relative"] = examples[0]["relative_distance"]
-        said = (
-            f"train: {plural(len(pairs), 'near-duplicate pair')}, {involved} samples"
-            f" ({pct(involved, f.n_train)})"
+        if not len(pairs):
+            parts.append(f"{name}: none")
+            continue
+        order = np.argsort(dist, kind="stable")[:MAX_EXAMPLES]  # closest first, per split
+        rel = dist / f.scale if f.scale > 0 else np.full(len(dist), np.nan)
+        metrics[f"{name}_closest_relative"] = round(float(rel[order[0]]), 4) if len(order) else None
+        parts.append(
+            f"{name}: {plural(len(pairs), 'near-duplicate pair')}, {involved} samples"
+            f" ({pct(involved, n)})"
         )
-    else:
-        said = "train: none"
-    message = f"{said}; test: not searched when streaming ({_basis(ctx, f, ratio)})"
-    status = fraction_status(frac, t)
+        for i in order:
+            a, b = int(pairs[i, 0]), int(pairs[i, 1])
+            examples.append(
+                {
+                    "split": name,
+                    "rows": [a, b],
+                    "distance": round(float(dist[i]) / unit, 6),
+                    "relative_distance": round(float(rel[i]), 4),
+                }
+            )
+            if len(thumbs) < MAX_THUMBS:
+                caps = [f"{name} {a}", f"{name} {b} ({rel[i]:.2f}x)"]
+                thumbs += _thumbs(ctx, src, [a, b], caps)
+    metrics["fraction_involved"] = round(worst, 6)
+    message = "; ".join(parts) + f" ({_basis(ctx, f, ratio)})"
     return _outcome(
-        status,
+        fraction_status(worst, t),
         message,
         NEAR_DUPLICATES_HINT,
         metrics,

@@ -18,6 +18,7 @@ What is computed, and how exactly (docs/scale.md has the costs):
   exact findings; a query keeps at most ``max_per_query`` candidates per cell, so a row with
   more copies than that may miss a near pair (measured recall in benchmarks/).
 
+Near pairs inside the test split are searched the same way, in an index of the test rows.
 Images shifted by a pixel (data.near_duplicates' shifted pairs) are not searched here.
 
 The same functions run on Dask (``nncheck.scale.on_dask``): the per-chunk work (hashes,
@@ -94,6 +95,8 @@ class StageFindings:
     blanks_test: np.ndarray
     near_pairs: np.ndarray  # (m, 2) train rows i < j, not identical, within the radius
     near_dist: np.ndarray
+    test_near_pairs: np.ndarray  # the same inside the test split
+    test_near_dist: np.ndarray
     near_leaks: np.ndarray  # (m, 2): test row, train row within the radius (not identical)
     radius: float
     scale: float
@@ -111,6 +114,7 @@ class StageFindings:
             "blanks_train": len(self.blanks_train),
             "blanks_test": len(self.blanks_test),
             "near_pairs": len(self.near_pairs),
+            "test_near_pairs": len(self.test_near_pairs),
             "near_leaks": len(self.near_leaks),
             "radius": self.radius,
             "scale": self.scale,
@@ -187,10 +191,22 @@ def run_stage(
         near_d = dist[keep]
         clock["near: train pairs"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        lq, lr, _ = _search(index, test.as_array(), p_te, r, chunk_rows, within=False)
+        x_te = test.as_array()
+        lq, lr, _ = _search(index, x_te, p_te, r, chunk_rows, within=False)
         keep = g_te[lq] != g_tr[lr]
         near_leaks = _first_per_query(lq[keep], lr[keep])
         clock["near: leaks"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        test_near, test_near_d = np.zeros((0, 2), np.int64), np.zeros(0, np.float32)
+        if n_te > 1:
+            cells_te = int(np.clip(np.sqrt(n_te), 1, MAX_CELLS))
+            index_te = RadiusIndex(
+                x_te, projection=projection, projected=p_te, seed=seed, cells=cells_te
+            )
+            tq, tr, td = _search(index_te, x_te, p_te, r, chunk_rows, within=True)
+            keep = g_te[tq] != g_te[tr]
+            test_near, test_near_d = np.stack([tq[keep], tr[keep]], axis=1), td[keep]
+        clock["near: test pairs"] = time.perf_counter() - t0
     j = int(np.argmax(d)) if d.size else 0
     return StageFindings(
         n_train=n_tr,
@@ -204,6 +220,8 @@ def run_stage(
         blanks_test=np.concatenate(st_te.blanks) if st_te.blanks else np.zeros(0, np.int64),
         near_pairs=near,
         near_dist=near_d,
+        test_near_pairs=test_near,
+        test_near_dist=test_near_d,
         near_leaks=near_leaks,
         radius=float(r),
         scale=float(scale),

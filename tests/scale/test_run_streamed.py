@@ -34,6 +34,7 @@ def _planted(folder: Path) -> dict[str, Any]:
     tr[2900:2930], ytr[2900:2930] = tr[0:30], ytr[0:30]
     tr[2950:2970], ytr[2950:2970] = near(tr[100:120]), ytr[100:120]
     tr[2990:2995] = 0
+    te[540:545], yte[540:545] = near(te[500:505]), yte[500:505]  # near pairs inside test
     te[0:10], yte[0:10] = tr[200:210], ytr[200:210]
     te[20:30], yte[20:30] = near(tr[300:310]), ytr[300:310]
     np.save(folder / "train_x.npy", tr)
@@ -101,8 +102,12 @@ def test_streamed_checks_find_every_planted_copy_over_all_rows(
     assert {(20 + i, 300 + i, "near") for i in range(10)} <= kinds
     near = check_by_id(streamed, "data.near_duplicates")
     assert near["metrics"]["train_pairs"] == 20
-    assert {tuple(e["rows"]) for e in near["examples"]} == truth["near_pairs"]
-    assert near["status"] == "warn"  # 40 of 3000 samples involved: 1.3%
+    assert near["metrics"]["test_pairs"] == 5
+    test_pairs = {tuple(e["rows"]) for e in near["examples"] if e["split"] == "test"}
+    assert test_pairs == {(500 + i, 540 + i) for i in range(5)}
+    train_pairs = {tuple(e["rows"]) for e in near["examples"] if e["split"] == "train"}
+    assert train_pairs == truth["near_pairs"]
+    assert near["status"] == "warn"  # 40 of 3000 train samples involved: 1.3%; test 1.7%
     # the images of what was found are in the report, read back from the files
     assert "images" in leak["artifacts"]
     html = (folder / "stream-train_x-report" / "index.html").read_text()
@@ -123,7 +128,7 @@ def test_streamed_and_in_memory_audits_agree(
     mem_dup = check_by_id(in_memory, "data.duplicates")["metrics"]
     assert mem_dup["train_redundant_rows"] == 34
     mem_near = check_by_id(in_memory, "data.near_duplicates")["metrics"]
-    assert mem_near["train_pairs"] == 20
+    assert (mem_near["train_pairs"], mem_near["test_pairs"]) == (20, 5)
 
 
 def test_shards_and_parquet_give_the_findings_of_the_memory_map(
@@ -216,4 +221,7 @@ def test_blank_images_outside_the_sample_are_found_by_data_outliers(
     assert check["status"] == "warn"
     assert check["metrics"]["train_blank_rows_all"] == 5
     assert check["metrics"]["train_blank_rows_first"] == list(range(2990, 2995))
-    assert "5 of all 3,000 train rows (0.2%) hold one value in every cell (rows 2990" in check["message"]
+    assert (
+        "5 of all 3,000 train rows (0.2%) hold one value in every cell (rows 2990"
+        in check["message"]
+    )
