@@ -69,6 +69,14 @@ def _run(recipe: Path, *extra: str) -> dict[str, Any]:
     return read_results(recipe.parent / f"{recipe.stem}-report")
 
 
+def _one_check(folder: Path, check: str, **data: Any) -> dict[str, Any]:
+    """One check of a streamed run through the CLI, as results.json has it."""
+    recipe = _recipe(folder, **data)
+    proc = run_cli("run", str(recipe), "--quiet", "--only", check)
+    assert proc.returncode in (0, 1), proc.stderr
+    return check_by_id(read_results(recipe.parent / f"{recipe.stem}-report"), check)
+
+
 def _findings(results: dict[str, Any]) -> dict[str, Any]:
     return {c: check_by_id(results, c)["metrics"] for c in STREAMED} | {
         c + ":examples": check_by_id(results, c)["examples"] for c in STREAMED
@@ -179,13 +187,7 @@ def test_dask_engine_gives_the_in_process_findings(
 def test_a_sampled_test_split_is_said_in_the_full_test_set_verdict(
     planted: tuple[Path, dict[str, Any]],
 ) -> None:
-    folder, _ = planted
-    recipe = _recipe(folder, max_samples=400)
-    proc = run_cli("run", str(recipe), "--quiet", "--only", "evaluate.full_test_set")
-    assert proc.returncode in (0, 1), proc.stderr
-    check = check_by_id(
-        read_results(recipe.parent / f"{recipe.stem}-report"), "evaluate.full_test_set"
-    )
+    check = _one_check(planted[0], "evaluate.full_test_set", max_samples=400)
     assert "on a seeded sample of 400 of 600 test samples" in check["message"]
 
 
@@ -213,11 +215,7 @@ def test_blank_images_outside_the_sample_are_found_by_data_outliers(
     planted: tuple[Path, dict[str, Any]],
 ) -> None:
     """data.outliers reads the sample, but blank rows are counted over every row."""
-    folder, _ = planted
-    recipe = _recipe(folder, max_samples=500)
-    proc = run_cli("run", str(recipe), "--quiet", "--only", "data.outliers")
-    assert proc.returncode in (0, 1), proc.stderr
-    check = check_by_id(read_results(recipe.parent / f"{recipe.stem}-report"), "data.outliers")
+    check = _one_check(planted[0], "data.outliers", max_samples=500)
     assert check["status"] == "warn"
     assert check["metrics"]["train_blank_rows_all"] == 5
     assert check["metrics"]["train_blank_rows_first"] == list(range(2990, 2995))
