@@ -60,7 +60,6 @@ def run_recipe(recipe_path: str, options: RunOptions) -> tuple[RunResult, Path]:
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     term = Terminal(quiet=options.quiet, fail_on=options.fail_on)
     recipe = read_recipe(recipe_path)
-    prefetch_report_imports()  # a report will be written: its imports overlap the checks
     if options.dask is not None:
         recipe = on_dask(recipe, options.dask or None)
     selection = select_checks(recipe, options.only, options.skip)
@@ -123,6 +122,11 @@ def audit_recipe(
     from nncheck.root_causes import attribute as attribute_root_causes
 
     ctx = build_context(recipe, progress=term.steps)
+    if report_dir is not None:
+        # Everything that can make the run exit 2 is behind us (matplotlib's import creates
+        # its cache folders in the user's home: not for a run that writes nothing), and a
+        # report will be written: its imports overlap the checks.
+        prefetch_report_imports()
     for note in ctx.dataset.notes:
         term.note(note)
     dataset, config = ctx.dataset, ctx.engine_config
