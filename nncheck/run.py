@@ -87,12 +87,6 @@ def on_dask(recipe: Recipe, scheduler: str | None) -> Recipe:
     return recipe.model_copy(update={"data": data})
 
 
-def prefetch_report_imports() -> None:
-    from nncheck.writers.charts import prefetch
-
-    prefetch()
-
-
 def select_checks(recipe: Recipe, only: list[str], skip: list[str]) -> Selection:
     """The recipe's `checks:` section and --only/--skip, validated (exit 2 on a bad name)."""
     from nncheck.checks.registry import load_all, select
@@ -126,7 +120,9 @@ def audit_recipe(
         # Everything that can make the run exit 2 is behind us (matplotlib's import creates
         # its cache folders in the user's home: not for a run that writes nothing), and a
         # report will be written: its imports overlap the checks.
-        prefetch_report_imports()
+        from nncheck.writers.charts import prefetch
+
+        prefetch()
     for note in ctx.dataset.notes:
         term.note(note)
     dataset, config = ctx.dataset, ctx.engine_config

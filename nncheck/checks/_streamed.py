@@ -104,7 +104,8 @@ def duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         extra = len(rows)
         frac = extra / n if n else 0.0
         worst = max(worst, frac)
-        groups = len(np.unique(of))
+        firsts, counts = np.unique(of, return_counts=True)  # one group per first copy
+        groups = len(firsts)
         metrics.update(
             {
                 f"{name}_rows": n,
@@ -120,7 +121,6 @@ def duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             f"{name}: {plural(extra, 'redundant row')} ({pct(extra, n)}) in"
             f" {plural(groups, 'group')} of identical rows"
         )
-        firsts, counts = np.unique(of, return_counts=True)
         order = np.lexsort((firsts, -counts))[: max(0, MAX_EXAMPLES - len(examples))]
         for k in order:
             copies = rows[of == firsts[k]][:9].tolist()
@@ -227,7 +227,7 @@ def near_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             continue
         order = np.argsort(dist, kind="stable")[:MAX_EXAMPLES]  # closest first, per split
         rel = dist / f.scale if f.scale > 0 else np.full(len(dist), np.nan)
-        metrics[f"{name}_closest_relative"] = round(float(rel[order[0]]), 4) if len(order) else None
+        metrics[f"{name}_closest_relative"] = round(float(rel[order[0]]), 4)
         parts.append(
             f"{name}: {plural(len(pairs), 'near-duplicate pair')}, {involved} samples"
             f" ({pct(involved, n)})"

@@ -133,8 +133,7 @@ def render(fig: Figure) -> tuple[bytes, int, int]:
     palette keeps, and the file is a quarter of the RGBA one (the MNIST report's 13 charts
     fit in ~150 KB), at no extra time (a palette PNG encodes faster than an RGB one).
     """
-    prefetched()
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # new_figure waited
     from PIL import Image
 
     fig.set_dpi(CSS_DPI * SCALE)
