@@ -1,7 +1,8 @@
-"""The streamed forms of data.duplicates, data.leakage and data.near_duplicates.
+"""The streamed forms of data.duplicates, data.leakage, data.near_duplicates and
+data.label_conflicts.
 
 With ``data.engine: stream | dask`` the dataset in memory is a seeded sample, but copies and
-leaks must be counted over every row: these three checks then judge the findings of
+leaks must be counted over every row: these checks then judge the findings of
 ``nncheck.scale.stage.run_stage`` over the full splits (computed once per near ratio and
 shared, like the in-memory neighbour cache), with the same thresholds and verdict rules as
 their in-memory forms (``_verdicts``). Rows are named as the files hold them.
@@ -20,10 +21,14 @@ from nncheck.checks import _artifacts
 from nncheck.checks._neighbors_cache import NEAR_RATIO, pct, plural, space
 from nncheck.checks._verdicts import (
     DUPLICATES_HINT,
+    LABEL_CONFLICTS_HINT,
     LEAKAGE_HINT,
     NEAR_DUPLICATES_HINT,
+    conflict_message,
+    conflict_status,
     fraction_status,
     leak_status,
+    mixed_label_groups,
 )
 from nncheck.checks.context import Context
 from nncheck.results import CheckOutcome, Status, result
@@ -254,6 +259,97 @@ def near_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         metrics,
         examples,
         ("near-duplicate pairs", thumbs),
+    )
+
+
+def label_conflicts(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
+    """data.label_conflicts over every row: groups of identical rows (train and test
+    together) holding two or more labels, and near pairs (inside train, inside test, test to
+    train) whose labels differ."""
+    ratio = float(t["near_ratio"])
+    f = findings(ctx, ratio)
+    stream = ctx.dataset.stream
+    assert stream is not None and stream.train_y is not None and stream.test_y is not None
+    n_tr, n_total = f.n_train, f.n_train + f.n_test
+    y = np.concatenate([stream.train_y, stream.test_y])
+    groups = np.concatenate([f.train_groups, f.test_groups])
+    bad_groups, exact_rows = mixed_label_groups(groups, y)
+
+    near_sets = [  # (pairs, distances, offset of a, offset of b) in train-then-test positions
+        (f.near_pairs, f.near_dist, 0, 0),
+        (f.test_near_pairs, f.test_near_dist, n_tr, n_tr),
+        (f.near_leak_pairs, f.near_leak_dist, n_tr, 0),  # a = test row, b = train row
+    ]
+    na, nb, nd = [], [], []
+    for pairs, dist, off_a, off_b in near_sets:
+        a, b = pairs[:, 0] + off_a, pairs[:, 1] + off_b
+        differ = (y[a] >= 0) & (y[b] >= 0) & (y[a] != y[b])
+        na.append(a[differ]), nb.append(b[differ]), nd.append(dist[differ])
+    near_a, near_b, near_d = (np.concatenate(v) for v in (na, nb, nd))
+    order = np.argsort(near_d, kind="stable")
+    near_a, near_b, near_d = near_a[order], near_b[order], near_d[order]
+
+    involved = len(np.union1d(exact_rows, np.concatenate([near_a, near_b])))
+    conflicts = len(bad_groups) + len(near_a)
+    unit = _unit(ctx)
+    metrics: dict[str, Any] = {
+        "streamed": True,
+        "conflicts": conflicts,
+        "exact_conflict_groups": int(len(bad_groups)),
+        "exact_conflict_samples": int(len(exact_rows)),
+        "near_conflict_pairs": int(len(near_a)),
+        "samples_involved": involved,
+        "fraction_involved": round(involved / n_total, 6) if n_total else 0.0,
+        "near_ratio": ratio,
+        "radius": round(f.radius / unit, 6),
+        "median_neighbour_distance": round(f.scale / unit, 6),
+    }
+    names = list(ctx.dataset.classes or ())
+
+    def where(pos: int) -> dict[str, Any]:
+        split, row = ("train", pos) if pos < n_tr else ("test", pos - n_tr)
+        label = names[int(y[pos])] if 0 <= y[pos] < len(names) else None
+        return {"split": split, "row": int(row), "label": label}
+
+    examples: list[dict[str, Any]] = []
+    shown: list[tuple[int, str]] = []
+    if len(bad_groups):
+        rows_sorted = exact_rows[np.argsort(groups[exact_rows], kind="stable")]
+        cuts = np.flatnonzero(np.diff(groups[rows_sorted])) + 1
+        for grp in np.split(rows_sorted, cuts)[:MAX_EXAMPLES]:
+            members = [where(int(p)) for p in grp[:10]]
+            examples.append({"kind": "exact", "count": int(len(grp)), "samples": members})
+            labels = " / ".join(sorted({str(m["label"]) for m in members}))
+            shown.append((int(grp[0]), f"{len(grp)} copies: {labels}"))
+    for a, b, d in zip(near_a, near_b, near_d):
+        if len(examples) >= MAX_EXAMPLES:
+            break
+        wa, wb = where(int(a)), where(int(b))
+        rel = round(float(d) / f.scale, 4) if f.scale > 0 else None
+        examples.append(
+            {
+                "kind": "near",
+                "distance": round(float(d) / unit, 6),
+                "relative_distance": rel,
+                "samples": [wa, wb],
+            }
+        )
+        shown += [
+            (int(a), f"{wa['split']} {wa['row']}: {wa['label']}"),
+            (int(b), f"{wb['split']} {wb['row']}: {wb['label']}"),
+        ]
+    thumbs: list[Any] = []
+    for pos, caption in shown[:MAX_THUMBS]:
+        src, row = (stream.train, pos) if pos < n_tr else (stream.test, pos - n_tr)
+        thumbs += _thumbs(ctx, src, [row], [caption])
+    message = conflict_message(len(bad_groups), len(exact_rows), len(near_a), involved, n_total)
+    return _outcome(
+        conflict_status(conflicts, involved, n_total, t),
+        message + f" ({_basis(ctx, f, ratio)})",
+        LABEL_CONFLICTS_HINT,
+        metrics,
+        examples,
+        ("inputs with conflicting labels", thumbs),
     )
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from nncheck.checks._neighbors_cache import pct, plural
 from nncheck.results import Status
 
 DUPLICATES_HINT = (
@@ -35,3 +38,47 @@ def leak_status(leaked: int, n_test: int, t: dict[str, Any]) -> Status:
     if leaked >= t["fail_count"] and n_test and leaked / n_test >= t["fail_fraction"]:
         return "fail"
     return "warn" if leaked >= t["warn_count"] else "pass"
+
+
+LABEL_CONFLICTS_HINT = (
+    "Look at the listed rows: relabel or drop them, and check how label sets were "
+    "merged (class order, 0- vs 1-based ids)."
+)
+
+
+def conflict_status(conflicts: int, involved: int, n_total: int, t: dict[str, Any]) -> Status:
+    """fail when the samples in conflicts are at least `fail_count` and `fail_fraction` of
+    all samples (more than a stray coincidence in a coarse table); warn from `warn_count`
+    conflicts (groups or pairs)."""
+    if involved >= t["fail_count"] and n_total and involved / n_total >= t["fail_fraction"]:
+        return "fail"
+    return "warn" if conflicts >= t["warn_count"] else "pass"
+
+
+def mixed_label_groups(groups: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ids of groups of identical rows that hold two or more valid labels (y >= 0),
+    and the positions of the rows with a valid label in them."""
+    valid = y >= 0
+    k = max(int(y.max(initial=0)) + 1, 1)
+    combos = np.unique(groups[valid] * k + y[valid])
+    per_group = np.bincount(combos // k, minlength=int(groups.max(initial=-1)) + 1)
+    bad = np.flatnonzero(per_group >= 2)
+    return bad, np.flatnonzero(np.isin(groups, bad) & valid)
+
+
+def conflict_message(groups: int, rows: int, near: int, involved: int, n_total: int) -> str:
+    """One sentence for both forms, so a streamed and an in-memory run read alike."""
+    if not groups + near:
+        return (
+            f"no identical or near-identical inputs with different labels among {n_total} samples"
+        )
+    parts = []
+    if groups:
+        parts.append(f"{plural(groups, 'group')} of identical inputs ({plural(rows, 'sample')})")
+    if near:
+        parts.append(plural(near, "near-identical pair"))
+    verb = "carries" if groups + near == 1 else "carry"
+    return (
+        f"{' and '.join(parts)} {verb} different labels: {involved} samples"
+        f" ({pct(involved, n_total)}) involved"
+    )

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from nncheck.checks import _artifacts
+from nncheck.checks import _artifacts, _streamed
 from nncheck.checks._neighbors_cache import (
     NEAR_RATIO,
     exact,
@@ -15,8 +15,12 @@ from nncheck.checks._neighbors_cache import (
     leaks,
     near_metrics,
     near_pairs,
-    pct,
-    plural,
+)
+from nncheck.checks._verdicts import (
+    LABEL_CONFLICTS_HINT,
+    conflict_message,
+    conflict_status,
+    mixed_label_groups,
 )
 from nncheck.checks.context import Context
 from nncheck.checks.registry import COUNT, FRACTION, check
@@ -52,6 +56,8 @@ def data_label_conflicts(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     Fix: look at the listed rows, relabel or drop them, and check how label sets were
     merged (class order, one-vs-zero based ids).
     """
+    if ctx.dataset.stream is not None:
+        return _streamed.label_conflicts(ctx, t)
     ds = ctx.dataset
     ratio = float(t["near_ratio"])
     ex = exact(ctx)
@@ -60,14 +66,7 @@ def data_label_conflicts(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     y = np.concatenate([ds.train.y, ds.test.y]).astype(np.int64)
 
     # ---- exact: joint groups (train rows, then test rows) holding >= 2 valid labels
-    valid = y >= 0
-    g, lab = ex.joint_groups[valid], y[valid]
-    k = max(int(y.max(initial=0)) + 1, 1)
-    combos = np.unique(g * k + lab)
-    labels_per_group = np.bincount(combos // k, minlength=int(ex.joint_groups.max(initial=-1)) + 1)
-    bad_groups = np.flatnonzero(labels_per_group >= 2)
-    in_bad = np.isin(ex.joint_groups, bad_groups) & valid
-    exact_rows = np.flatnonzero(in_bad)
+    bad_groups, exact_rows = mixed_label_groups(ex.joint_groups, y)
 
     # ---- near: pairs within train, within test and test -> train with different labels
     lk = leaks(ctx, ratio)
@@ -140,36 +139,11 @@ def data_label_conflicts(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         thumbs.append((int(a), f"{wa['split']} {wa['row']}: {wa['label']}"))
         thumbs.append((int(b), f"{wb['split']} {wb['row']}: {wb['label']}"))
 
-    if conflicts:
-        parts = []
-        if len(bad_groups):
-            parts.append(
-                f"{plural(len(bad_groups), 'group')} of identical inputs "
-                f"({plural(len(exact_rows), 'sample')})"
-            )
-        if len(near_a):
-            parts.append(f"{plural(len(near_a), 'near-identical pair')}")
-        verb = "carries" if conflicts == 1 else "carry"
-        message = (
-            f"{' and '.join(parts)} {verb} different labels: {len(involved)} samples "
-            f"({pct(len(involved), n_total)}) involved"
-        )
-    else:
-        message = (
-            f"no identical or near-identical inputs with different labels among {n_total} samples"
-        )
-    if len(involved) >= t["fail_count"] and frac >= t["fail_fraction"]:
-        status = "fail"
-    elif conflicts >= t["warn_count"]:
-        status = "warn"
-    else:
-        status = "pass"
-    hint = (
-        ""
-        if status == "pass"
-        else "Look at the listed rows: relabel or drop them, and check how label sets were "
-        "merged (class order, 0- vs 1-based ids)."
+    message = conflict_message(
+        len(bad_groups), len(exact_rows), len(near_a), len(involved), n_total
     )
+    status = conflict_status(conflicts, len(involved), n_total, t)
+    hint = "" if status == "pass" else LABEL_CONFLICTS_HINT
     artifacts: dict[str, Any] = {}
     if ds.is_image and thumbs:
         items: list[dict[str, Any]] = []

@@ -1,8 +1,8 @@
 """Data beyond memory (`data.engine: stream | dask`): every row stays on disk, a seeded
 sample comes into memory.
 
-The duplicate, leak and near-pair findings need every row (a leak in the rows left out of
-a sample is still a leak), so they stream over the full splits in chunks
+The duplicate, leak, near-pair and label-conflict findings need every row (a leak in the
+rows left out of a sample is still a leak), so they stream over the full splits in chunks
 (``nncheck.scale.stage.run_stage``, in process or as Dask tasks). Everything else — class
 balance, label errors, outliers, the model stages — reads the ``Dataset`` built here from
 a seeded sample of ``data.max_samples`` rows per split, which the notes say. The sample's
@@ -35,11 +35,15 @@ class StreamedData:
     test: RowSource
     engine: str  # "stream" (in process) | "dask"
     scheduler: str | None  # engine dask: a scheduler address, None for a LocalCluster
+    # every row's class index as the sample's classes encode it (-1: a label the sample
+    # does not hold); None for regression
+    train_y: np.ndarray | None = None
+    test_y: np.ndarray | None = None
 
 
 def load_streamed(data: DataSection, seed: int) -> Dataset:
     """The sample ``Dataset`` of a streamed recipe, with the full splits in ``stream``."""
-    from nncheck.data.build import assemble_dataset
+    from nncheck.data.build import assemble_dataset, encode_with_classes
 
     if data.engine == "dask":
         try:
@@ -64,7 +68,7 @@ def load_streamed(data: DataSection, seed: int) -> Dataset:
             f" regression, not {data.task}"
         )
     notes: list[str] = []
-    raws, rows, positions = {}, {}, {}
+    raws, rows, positions, all_labels = {}, {}, {}, {}
     for name, source in sources.items():
         src = open_rows(source.images, name=f"data.{name}.images ({source.images})")
         labels = read_labels(source.labels)
@@ -85,14 +89,22 @@ def load_streamed(data: DataSection, seed: int) -> Dataset:
             is_image=is_image,
             target=None,
         )
-        rows[name], positions[name] = src, pos
+        rows[name], positions[name], all_labels[name] = src, pos, labels
     notes.append(
-        f"data.engine {data.engine}: duplicates, leaks and near pairs over all"
+        f"data.engine {data.engine}: duplicates, leaks, near pairs and label conflicts over all"
         f" {len(rows['train']):,} train and {len(rows['test']):,} test rows, streamed in chunks"
         + (" as Dask tasks" if data.engine == "dask" else "")
     )
     ds = assemble_dataset(raws["train"], raws["test"], data, seed, notes)
-    stream = StreamedData(rows["train"], rows["test"], data.engine, data.scheduler)
+    encoded = {name: None for name in all_labels}
+    if ds.task == "classification" and ds.classes is not None:
+        encoded = {
+            name: encode_with_classes(y, ds.classes, data.classes).astype(np.int64)
+            for name, y in all_labels.items()
+        }
+    stream = StreamedData(
+        rows["train"], rows["test"], data.engine, data.scheduler, encoded["train"], encoded["test"]
+    )
     return replace(
         ds,
         train=replace(ds.train, indices=positions["train"][ds.train.indices]),

@@ -98,6 +98,10 @@ class StageFindings:
     test_near_pairs: np.ndarray  # the same inside the test split
     test_near_dist: np.ndarray
     near_leaks: np.ndarray  # (m, 2): test row, train row within the radius (not identical)
+    near_leak_pairs: np.ndarray  # (m, 2): every such (test row, train row), by test row
+    near_leak_dist: np.ndarray
+    train_groups: np.ndarray  # per row: the id of its group of identical rows (both splits)
+    test_groups: np.ndarray
     radius: float
     scale: float
     max_shift: float  # largest |mean difference| / pooled std over features
@@ -192,9 +196,10 @@ def run_stage(
         clock["near: train pairs"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         x_te = test.as_array()
-        lq, lr, _ = _search(index, x_te, p_te, r, chunk_rows, within=False)
+        lq, lr, ld = _search(index, x_te, p_te, r, chunk_rows, within=False)
         keep = g_te[lq] != g_tr[lr]
-        near_leaks = _first_per_query(lq[keep], lr[keep])
+        lq, lr, ld = lq[keep], lr[keep], ld[keep]
+        near_leaks = _first_per_query(lq, lr)
         clock["near: leaks"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         test_near, test_near_d = np.zeros((0, 2), np.int64), np.zeros(0, np.float32)
@@ -223,6 +228,10 @@ def run_stage(
         test_near_pairs=test_near,
         test_near_dist=test_near_d,
         near_leaks=near_leaks,
+        near_leak_pairs=np.stack([lq, lr], axis=1),
+        near_leak_dist=ld,
+        train_groups=g_tr,
+        test_groups=g_te,
         radius=float(r),
         scale=float(scale),
         max_shift=float(d[j]) if d.size else 0.0,

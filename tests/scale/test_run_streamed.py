@@ -18,13 +18,15 @@ from nncheck.data.idx import read_idx
 from tests.conftest import DATA, check_by_id, read_results, run_cli, write_recipe
 
 N_TR, N_TE = 3000, 600
-STREAMED = ["data.duplicates", "data.leakage", "data.near_duplicates"]
+STREAMED = ["data.duplicates", "data.leakage", "data.near_duplicates", "data.label_conflicts"]
 
 
 def _planted(folder: Path) -> dict[str, Any]:
     """The first MNIST training images with 30 exact and 20 near duplicates and 5 blank
     (all-zero) images in train, 10 exact and 10 near leaks in test (near: noise of up to 3
-    grey levels). The blanks repeat each other: 4 more redundant rows."""
+    grey levels). The blanks repeat each other: 4 more redundant rows. Label conflicts: 5
+    more exact train copies and 3 more near leaks carry another label (and the blanks hold
+    several labels: one more group)."""
     x = read_idx(str(DATA / "mnist" / "train-images-idx3-ubyte.gz"))[: N_TR + N_TE].copy()
     y = read_idx(str(DATA / "mnist" / "train-labels-idx1-ubyte.gz"), "labels")[: N_TR + N_TE]
     rng = np.random.default_rng(3)
@@ -34,6 +36,8 @@ def _planted(folder: Path) -> dict[str, Any]:
     tr[2900:2930], ytr[2900:2930] = tr[0:30], ytr[0:30]
     tr[2950:2970], ytr[2950:2970] = near(tr[100:120]), ytr[100:120]
     tr[2990:2995] = 0
+    tr[2930:2935], ytr[2930:2935] = tr[400:405], (ytr[400:405] + 1) % 10
+    te[30:33], yte[30:33] = near(tr[600:603]), (ytr[600:603] + 1) % 10
     te[540:545], yte[540:545] = near(te[500:505]), yte[500:505]  # near pairs inside test
     te[0:10], yte[0:10] = tr[200:210], ytr[200:210]
     te[20:30], yte[20:30] = near(tr[300:310]), ytr[300:310]
@@ -41,7 +45,11 @@ def _planted(folder: Path) -> dict[str, Any]:
     np.save(folder / "train_y.npy", ytr)
     np.save(folder / "test_x.npy", te)
     np.save(folder / "test_y.npy", yte)
-    return {"near_pairs": {(100 + i, 2950 + i) for i in range(20)}}
+    return {
+        "near_pairs": {(100 + i, 2950 + i) for i in range(20)},
+        "exact_conflicts": {(400 + i, 2930 + i) for i in range(5)} | {tuple(range(2990, 2995))},
+        "near_conflicts": {(30 + i, 600 + i) for i in range(3)},
+    }
 
 
 def _recipe(folder: Path, train_x: str = "train_x.npy", **data: Any) -> Path:
@@ -99,11 +107,11 @@ def test_streamed_checks_find_every_planted_copy_over_all_rows(
 ) -> None:
     folder, truth = planted
     dup = check_by_id(streamed, "data.duplicates")
-    assert dup["metrics"]["train_redundant_rows"] == 34
+    assert dup["metrics"]["train_redundant_rows"] == 39
     assert dup["metrics"]["train_rows"] == N_TR  # every row, not the 1000 sampled
     assert "streamed" in dup["message"]
     leak = check_by_id(streamed, "data.leakage")
-    assert (leak["metrics"]["exact"], leak["metrics"]["near"]) == (10, 10)
+    assert (leak["metrics"]["exact"], leak["metrics"]["near"]) == (10, 13)
     assert leak["status"] == "fail"
     kinds = {(e["test_row"], e["train_row"], e["kind"]) for e in leak["examples"]}
     assert {(i, 200 + i, "exact") for i in range(10)} <= kinds
@@ -116,6 +124,19 @@ def test_streamed_checks_find_every_planted_copy_over_all_rows(
     train_pairs = {tuple(e["rows"]) for e in near["examples"] if e["split"] == "train"}
     assert train_pairs == truth["near_pairs"]
     assert near["status"] == "warn"  # 40 of 3000 train samples involved: 1.3%; test 1.7%
+    conflicts = check_by_id(streamed, "data.label_conflicts")
+    m = conflicts["metrics"]
+    assert (m["exact_conflict_groups"], m["near_conflict_pairs"]) == (6, 3)
+    exact = {
+        tuple(s["row"] for s in e["samples"]) for e in conflicts["examples"] if e["kind"] == "exact"
+    }
+    assert exact == truth["exact_conflicts"]
+    near_found = [e["samples"] for e in conflicts["examples"] if e["kind"] == "near"]
+    assert {(a["row"], b["row"]) for a, b in near_found} == truth["near_conflicts"]
+    assert all((a["split"], b["split"]) == ("test", "train") for a, b in near_found)
+    assert all(a["label"] != b["label"] for a, b in near_found)
+    assert m["samples_involved"] == 21
+    assert conflicts["status"] == "warn"  # 21 of 3,600 samples: under fail_fraction 1%
     # the images of what was found are in the report, read back from the files
     assert "images" in leak["artifacts"]
     html = (folder / "stream-train_x-report" / "index.html").read_text()
@@ -134,7 +155,10 @@ def test_streamed_and_in_memory_audits_agree(
     mem, st = (check_by_id(r, "data.leakage")["metrics"] for r in (in_memory, streamed))
     assert (mem["exact"], mem["near"]) == (st["exact"], st["near"])
     mem_dup = check_by_id(in_memory, "data.duplicates")["metrics"]
-    assert mem_dup["train_redundant_rows"] == 34
+    assert mem_dup["train_redundant_rows"] == 39
+    keys = ("exact_conflict_groups", "exact_conflict_samples", "near_conflict_pairs")
+    mem_c, st_c = (check_by_id(r, "data.label_conflicts")["metrics"] for r in (in_memory, streamed))
+    assert [mem_c[k] for k in keys] == [st_c[k] for k in keys] == [6, 15, 3]
     mem_near = check_by_id(in_memory, "data.near_duplicates")["metrics"]
     assert (mem_near["train_pairs"], mem_near["test_pairs"]) == (20, 5)
 
