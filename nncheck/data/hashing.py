@@ -69,18 +69,38 @@ def _hash_words(words: np.ndarray, chunk: int = CHUNK_ROWS) -> np.ndarray:
 def _group_words(parts: list[np.ndarray], chunk: int = CHUNK_ROWS) -> np.ndarray:
     """Group ids over the rows of ``parts`` stacked (int64, numbered by first occurrence):
     equal ids <=> equal rows. The parts are never copied into one array."""
-    n = sum(p.shape[0] for p in parts)
-    if n == 0:
+    if sum(p.shape[0] for p in parts) == 0:
         return np.zeros(0, np.int64)
-    h = np.concatenate([_hash_words(p, chunk) for p in parts])
+    return groups_of_hashes(np.concatenate([_hash_words(p, chunk) for p in parts]), parts, chunk)
+
+
+def row_hashes(x: np.ndarray) -> np.ndarray:
+    """The 64-bit hash of each row's bytes, as ``row_groups`` groups them: row by row, so a
+    chunk's hashes do not depend on how the rows were chunked (streamed per chunk, on Dask
+    workers). Cast rows of several sources to one dtype first (``np.result_type``)."""
+    return _hash_words(_as_words(x))
+
+
+def groups_of_hashes(h: np.ndarray, parts: list[np.ndarray], chunk: int = CHUNK_ROWS) -> np.ndarray:
+    """Group ids from the rows' hashes (``row_hashes`` over ``parts`` stacked, in their
+    common dtype): rows sharing a hash are compared byte by byte, and only those rows are
+    read again (from a memory map: a few pages), so ids are exact in bounded memory."""
+    n = len(h)
     offsets = np.cumsum([0] + [p.shape[0] for p in parts])
+    dtype = np.result_type(*[p.dtype for p in parts])
 
     def rows_of(rows: np.ndarray) -> np.ndarray:
         part = np.searchsorted(offsets, rows, side="right") - 1
-        out = np.empty((len(rows), parts[0].shape[1]), np.uint64)
+        out: np.ndarray | None = None
         for k, p in enumerate(parts):
-            mine = part == k
-            out[mine] = p[rows[mine] - offsets[k]]
+            mine = np.flatnonzero(part == k)
+            if not len(mine):
+                continue
+            words = _as_words(np.asarray(p[rows[mine] - offsets[k]]).astype(dtype, copy=False))
+            if out is None:
+                out = np.empty((len(rows), words.shape[1]), np.uint64)
+            out[mine] = words
+        assert out is not None
         return out
 
     order = np.argsort(h, kind="stable")

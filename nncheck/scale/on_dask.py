@@ -1,12 +1,14 @@
 """The streaming data stage's per-chunk work as a Dask graph, on a cluster.
 
-``run_stage(..., mapper=dask_mapper(client))`` turns every chunk of every part into one
-task: the worker reopens the part from its path (an npy memory map, an npz shard, a
-parquet file), reads its rows and applies the stage's function (statistics and blanks,
-projection), so no data travels to the workers, only a few numbers per row come back.
-Results are gathered in chunk order and reduced exactly as in process, which is why both
-paths give the same findings. Row hashing and the neighbour search run in the client
-process on what the tasks returned (docs/scale.md).
+``run_stage(..., mapper=dask_mapper(client))`` views each split as a ``dask.array``
+(``source_array``: npy memory maps and npy/npz shards through ``from_array`` over a reader
+that reopens the file where the task runs; parquet through ``dask.dataframe.read_parquet``)
+chunked exactly as the in-process path walks it, and applies the stage's per-chunk
+function (row hashes, statistics and blanks, projection) to every block as one task. No
+data travels from the client; a few numbers per row come back, gathered in chunk order and
+reduced exactly as in process, which is why both paths give the same findings. Grouping
+the hashes (reading again only rows that share one) and the neighbour search run in the
+client process (docs/scale.md).
 
 ``connect`` starts a ``LocalCluster`` (``workers`` processes, one thread each) unless a
 scheduler address is given, by argument or by ``NNCHECK_DASK_SCHEDULER``
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -43,34 +46,73 @@ def connect(address: str | None = None, *, workers: int = 2) -> Any:
         except (OSError, TimeoutError) as exc:
             raise UsageError(f"no Dask scheduler answers at {address!r} ({exc})") from None
     cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     return Client(cluster)
 
 
-def _apply(fn: Callable[[int, np.ndarray], Any], path: str, offset: int, s: int, e: int) -> Any:
-    part = reopen(path)
-    block = np.asarray(part[s:e])
-    return fn(offset + s, block.reshape(len(block), -1))
+class PartOnDisk:
+    """One part as ``dask.array.from_array`` reads it: its shape and dtype, and rows read
+    by reopening the file in the worker, so only the path travels in the graph (a memory
+    map pickled would carry all its bytes)."""
+
+    def __init__(self, path: str, shape: tuple[int, int], dtype: np.dtype) -> None:
+        self.path, self.shape, self.dtype = path, shape, np.dtype(dtype)
+        self.ndim = 2
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        part = _opened(self.path)
+        return np.asarray(part.reshape(len(part), -1)[key])
+
+
+@lru_cache(maxsize=2)  # an npz shard is read whole: once per worker, not once per chunk
+def _opened(path: str) -> np.ndarray:
+    return reopen(path)
+
+
+def source_array(src: RowSource, rows: int) -> Any:
+    """The split as a ``dask.array`` of 2-D rows, chunked as ``RowSource.chunks(rows)``
+    walks it (chunks restart at each part), so every block is a chunk of the in-process
+    path. Parquet is read with ``dask.dataframe`` from the dataset itself, then rechunked
+    to the rows of the local spill."""
+    import dask.array as da
+    from dask.base import tokenize
+
+    if src.origin is not None:
+        import dask.dataframe as dd
+
+        frame = dd.read_parquet(src.origin, columns=list(src.columns))
+        arr = frame.to_dask_array(lengths=True).astype(src.dtype)
+        return arr.rechunk((rows, src.width))
+    if len(src.paths) != len(src.parts) or any(p is None for p in src.paths):
+        raise UsageError(f"{src.name}: the Dask engine needs data read from files")
+    arrays = []
+    for part, path in zip(src.parts, src.paths):
+        assert path is not None
+        shape = (int(part.shape[0]), int(np.prod(part.shape[1:])))
+        lazy = PartOnDisk(path, shape, part.dtype)
+        name = "nncheck-rows-" + tokenize(path, shape, str(part.dtype))
+        arrays.append(da.from_array(lazy, chunks=(rows, shape[1]), name=name, asarray=True))
+    return da.concatenate(arrays, axis=0)
+
+
+def _apply(fn: Callable[[int, np.ndarray], Any], start: int, block: np.ndarray) -> Any:
+    return fn(start, np.asarray(block).reshape(len(block), -1))
 
 
 def dask_mapper(
     client: Any,
 ) -> Callable[[Callable[[int, np.ndarray], Any], RowSource, int], Iterator[Any]]:
-    """A ``mapper`` for ``run_stage`` that runs each chunk as a task on ``client``."""
+    """A ``mapper`` for ``run_stage``: ``fn`` on every block of ``source_array``, each a
+    task on ``client`` that reads its block where it runs; results in chunk order."""
     import dask
 
     def mapper(fn: Callable[[int, np.ndarray], Any], src: RowSource, rows: int) -> Iterator[Any]:
-        if len(src.paths) != len(src.parts) or any(p is None for p in src.paths):
-            raise UsageError(f"{src.name}: the Dask engine needs data read from files")
-        tasks, offset = [], 0
-        for part, path in zip(src.parts, src.paths):
-            n = int(part.shape[0])
-            for s in range(0, n, rows):
-                tasks.append(dask.delayed(_apply)(fn, path, offset, s, min(n, s + rows)))
-            offset += n
-        futures = client.compute(tasks)
-        for future in futures:  # in chunk order, as the in-process path
+        arr = source_array(src, rows)
+        starts = np.cumsum((0, *arr.chunks[0]))[:-1]
+        blocks = arr.to_delayed().ravel()
+        tasks = [dask.delayed(_apply)(fn, int(s), b) for s, b in zip(starts, blocks)]
+        for future in client.compute(tasks):  # in chunk order, as the in-process path
             yield future.result()
 
     return mapper

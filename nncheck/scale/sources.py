@@ -31,6 +31,10 @@ class RowSource:
     # how a worker process reopens each part without the data travelling: a file path
     # (npy memory map, npz shard, parquet), or None for an array held in memory
     paths: tuple[str | None, ...] = ()
+    # a parquet source: the dataset as given and its feature columns, which a Dask cluster
+    # reads with dask.dataframe (the part itself is the local spill)
+    origin: str | None = None
+    columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         widths = {int(np.prod(p.shape[1:])) for p in self.parts}
@@ -93,14 +97,14 @@ def open_rows(path: str | Path, name: str | None = None) -> RowSource:
     if p.is_file() and p.suffix == ".npy":
         return RowSource((_memmap(p),), label, (str(p),))
     if p.is_file() and p.suffix == ".parquet":
-        return _spilled(_parquet(p), label)
+        return _spilled(p, label)
     if p.is_dir():
         files = sorted(f for f in p.iterdir() if f.suffix in (".npy", ".npz", ".parquet"))
         if not files:
             raise DataError(f"{label}: the folder holds no .npy, .npz or .parquet shards")
         kinds = {f.suffix for f in files}
         if kinds == {".parquet"}:
-            return _spilled(_parquet(p), label)
+            return _spilled(p, label)
         if ".parquet" in kinds:
             raise DataError(f"{label}: mixes parquet with npy/npz shards")
         return RowSource(tuple(_shard(f) for f in files), label, tuple(str(f) for f in files))
@@ -112,8 +116,9 @@ def reopen(path: str) -> np.ndarray:
     return _shard(Path(path))
 
 
-def _spilled(arr: np.ndarray, label: str) -> RowSource:
-    return RowSource((arr,), label, (str(arr.filename),))
+def _spilled(path: Path, label: str) -> RowSource:
+    arr, columns = _parquet(path)
+    return RowSource((arr,), label, (str(arr.filename),), str(path), columns)
 
 
 def _memmap(path: Path) -> np.ndarray:
@@ -140,7 +145,7 @@ def _shard(path: Path) -> np.ndarray:
     return arr if arr.ndim > 1 else arr.reshape(-1, 1)
 
 
-def _parquet(path: Path) -> np.ndarray:
+def _parquet(path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
     """A parquet file or dataset spilled, one record batch at a time, into a memory-mapped
     ``.npy`` file in the temp folder (every numeric column a feature, in their common
     dtype): from then on it is read like any memory map, with memory bounded by a batch."""
@@ -171,7 +176,7 @@ def _parquet(path: Path) -> np.ndarray:
         del out
     except OSError as exc:
         raise DataError(f"{path}: not a readable parquet dataset ({exc})") from None
-    return _memmap(spill)
+    return _memmap(spill), tuple(columns)
 
 
 def pa_numeric(t: object) -> bool:

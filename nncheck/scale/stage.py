@@ -3,8 +3,9 @@
 What is computed, and how exactly (docs/scale.md has the costs):
 
 - exact duplicates inside a split and exact train/test leaks: every row's bytes hashed
-  and grouped (``nncheck.data.hashing.joint_row_groups``, which walks its arrays in chunks
-  and verifies every hash match byte by byte): exact.
+  chunk by chunk (``nncheck.data.hashing.row_hashes``, in the same pass as the statistics)
+  and grouped (``groups_of_hashes``, which compares rows sharing a hash byte by byte,
+  reading only those rows again): exact.
 - blank rows (one value in every cell): per chunk, exact.
 - feature statistics and train/test shift: per-feature sums and sums of squares in
   float64, chunk by chunk: exact.
@@ -22,8 +23,8 @@ Near pairs inside the test split are searched the same way, in an index of the t
 Images shifted by a pixel (data.near_duplicates' shifted pairs) are not searched here.
 
 The same functions run on Dask (``nncheck.scale.on_dask``): the per-chunk work (hashes,
-statistics, blanks, projections) becomes one task per chunk and the small reductions stay
-here, so both paths give the same findings.
+statistics, blanks, projections) becomes one task per block of a dask.array over the same
+files, and the small reductions stay here, so both paths give the same findings.
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from nncheck.data.hashing import joint_row_groups
+from nncheck.data.hashing import groups_of_hashes, row_hashes
 from nncheck.data.neighbors import Projection, RadiusIndex, fit_projection, knn
 from nncheck.scale.sources import RowSource
 
@@ -50,12 +52,14 @@ SEARCH_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 @dataclass
 class ChunkStats:
-    """Per-feature sums over the rows seen so far (float64), and the blank rows."""
+    """Per-feature sums over the rows seen so far (float64), the blank rows and the rows'
+    hashes."""
 
     n: int = 0
     total: np.ndarray | None = None
     squares: np.ndarray | None = None
     blanks: list[np.ndarray] = field(default_factory=list)
+    hashes: list[np.ndarray] = field(default_factory=list)  # per chunk, every row's hash
 
     def add(self, start: int, chunk: np.ndarray) -> None:
         self.n += len(chunk)
@@ -70,6 +74,7 @@ class ChunkStats:
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs if mine is None else mine + theirs)
         self.blanks += other.blanks
+        self.hashes += other.hashes
 
     @property
     def mean(self) -> np.ndarray:
@@ -155,22 +160,24 @@ def run_stage(
 
     clock: dict[str, float] = {}
     t0 = time.perf_counter()
-    groups = joint_row_groups(list(train.parts) + list(test.parts))
-    n_tr, n_te = len(train), len(test)
-    g_tr, g_te = groups[:n_tr], groups[n_tr:]
-    (dup_tr, of_tr), (dup_te, of_te), leaks = _exact(g_tr, g_te)
-    clock["exact (hash rows)"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
+    one_pass = partial(_stats_of, np.result_type(train.dtype, test.dtype))
     st_tr, st_te = ChunkStats(), ChunkStats()
-    for part in mapper(_stats_of, train, chunk_rows):
+    for part in mapper(one_pass, train, chunk_rows):
         st_tr.merge(part)
-    for part in mapper(_stats_of, test, chunk_rows):
+    for part in mapper(one_pass, test, chunk_rows):
         st_te.merge(part)
     pooled = np.sqrt((st_tr.std**2 + st_te.std**2) / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         d = np.where(pooled > 0, np.abs(st_tr.mean - st_te.mean) / pooled, 0.0)
-    clock["statistics and blanks"] = time.perf_counter() - t0
+    clock["hashes, statistics and blanks"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    hashes = np.concatenate(st_tr.hashes + st_te.hashes)
+    groups = groups_of_hashes(hashes, list(train.parts) + list(test.parts))
+    n_tr, n_te = len(train), len(test)
+    g_tr, g_te = groups[:n_tr], groups[n_tr:]
+    (dup_tr, of_tr), (dup_te, of_te), leaks = _exact(g_tr, g_te)
+    clock["exact (group hashes)"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
@@ -299,9 +306,12 @@ def _search(
     return qi, ri, d
 
 
-def _stats_of(start: int, chunk: np.ndarray) -> ChunkStats:
+def _stats_of(dtype: np.dtype, start: int, chunk: np.ndarray) -> ChunkStats:
+    """One chunk's sums, blanks and row hashes (in both splits' common ``dtype``, so that
+    uint8 3 and float 3.0 hash alike): the one pass over the data's bytes."""
     st = ChunkStats()
     st.add(start, chunk)
+    st.hashes.append(row_hashes(chunk.astype(dtype, copy=False)))
     return st
 
 

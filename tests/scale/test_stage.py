@@ -119,3 +119,46 @@ def test_dask_local_cluster_agrees_with_the_in_process_path(tmp_path: Path) -> N
         client.close()
     _check_planted(on_dask)
     _same(local, on_dask)
+
+
+@pytest.mark.slow
+def test_dask_arrays_over_shards_and_parquet_agree_with_the_in_process_path(
+    tmp_path: Path,
+) -> None:
+    """npz shards through dask.array and parquet through dask.dataframe: blocks are the
+    in-process chunks, the graph carries paths, not rows, and the findings are the same."""
+    pytest.importorskip("distributed", reason="the Dask engine is the optional extra 'dask'")
+    pa = pytest.importorskip("pyarrow")
+    import pickle
+
+    import dask.array as da
+    import pyarrow.parquet as pq
+
+    from nncheck.scale.on_dask import connect, dask_mapper, source_array
+
+    data = _planted(tmp_path)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for i, s in enumerate(range(0, N_TR, 700)):
+        np.savez(shards / f"part-{i:02d}.npz", x=data["train"][s : s + 700])
+    table = pa.table({f"p{j}": data["test"][:, j] for j in range(D)})
+    pq.write_table(table, tmp_path / "test.parquet", row_group_size=70)
+    train, test = open_rows(shards), open_rows(tmp_path / "test.parquet")
+
+    arr = source_array(train, 300)
+    assert isinstance(arr, da.Array) and arr.shape == (N_TR, D)
+    assert [len(c) for _, c in train.chunks(300)] == list(arr.chunks[0])
+    assert np.array_equal(arr[650:750].compute(), data["train"][650:750])
+    assert len(pickle.dumps(dict(arr.__dask_graph__()))) < data["train"].nbytes / 4
+    te = source_array(test, 300)
+    assert te.chunks[0] == (300, 100)  # rechunked from 70-row row groups
+    assert np.array_equal(te.compute(), data["test"].astype(te.dtype))
+
+    local = run_stage(train, test, chunk_rows=300)
+    client = connect(None, workers=2)
+    try:
+        on_dask = run_stage(train, test, chunk_rows=300, mapper=dask_mapper(client))
+    finally:
+        client.close()
+    _check_planted(on_dask)
+    _same(local, on_dask)
