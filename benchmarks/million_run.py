@@ -93,6 +93,9 @@ def main() -> int:
     load = os.getloadavg()
     address = client.scheduler.address if client is not None else None
     runs = [_run(recipe, args.stages, address) for _ in range(args.repeats)]
+    if any(r[2] not in (0, 1) for r in runs):  # a crash: results.json would be stale
+        print(f"nncheck run exited {[r[2] for r in runs]}: no figures", file=sys.stderr)
+        return 1
     wall = statistics.median(r[0] for r in runs)
     rss = max(r[1] for r in runs)
     results = json.loads((folder / f"report-{engine}" / "results.json").read_text())

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from nncheck.blas import one_blas_thread
 from nncheck.checks import _artifacts
 from nncheck.checks._neighbors_cache import NEAR_RATIO, pct, plural, space
 from nncheck.checks._verdicts import (
@@ -24,6 +25,7 @@ from nncheck.checks._verdicts import (
     LABEL_CONFLICTS_HINT,
     LEAKAGE_HINT,
     NEAR_DUPLICATES_HINT,
+    OUTLIERS_HINT,
     conflict_message,
     conflict_status,
     fraction_status,
@@ -31,12 +33,16 @@ from nncheck.checks._verdicts import (
     mixed_label_groups,
 )
 from nncheck.checks.context import Context
+from nncheck.data.image_stats import image_problems
 from nncheck.results import CheckOutcome, Status, result
 from nncheck.scale.sources import RowSource
 from nncheck.scale.stage import StageFindings
 
 MAX_EXAMPLES = 20
 MAX_THUMBS = 24
+TOP_OUTLIERS = 10  # top-ranked rows listed per split, as data.outliers lists them
+KNN_REFERENCE = 1000  # distinct training rows the outlier distances are measured against
+KNN_CHUNK = 16_384  # query rows per kNN search (a chunk x reference distance block)
 
 
 def findings(ctx: Context, ratio: float) -> StageFindings:
@@ -54,16 +60,27 @@ def _any_findings(ctx: Context) -> StageFindings:
 def _run(ctx: Context, ratio: float) -> StageFindings:
     from nncheck.scale.stage import run_stage
 
-    stream = ctx.dataset.stream
+    ds = ctx.dataset
+    stream = ds.stream
     assert stream is not None
+    shape = tuple(ds.train.x_raw.shape[1:]) if ds.is_image else None
+    if shape is not None and int(np.prod(shape)) != stream.train.width:
+        shape = None  # rows stored flat (parquet columns): no image statistics
     if stream.engine != "dask":
-        return run_stage(stream.train, stream.test, seed=ctx.seed, near_ratio=ratio)
+        return run_stage(
+            stream.train, stream.test, seed=ctx.seed, near_ratio=ratio, image_shape=shape
+        )
     from nncheck.scale.on_dask import connect, dask_mapper
 
     client = connect(stream.scheduler)
     try:
         return run_stage(
-            stream.train, stream.test, seed=ctx.seed, near_ratio=ratio, mapper=dask_mapper(client)
+            stream.train,
+            stream.test,
+            seed=ctx.seed,
+            near_ratio=ratio,
+            mapper=dask_mapper(client),
+            image_shape=shape,
         )
     finally:
         cluster = getattr(client, "cluster", None)
@@ -351,6 +368,128 @@ def label_conflicts(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         examples,
         ("inputs with conflicting labels", thumbs),
     )
+
+
+def outliers(ctx: Context, t: dict[str, Any]) -> CheckOutcome | None:
+    """data.outliers for images over every row: corrupted images (all-zero, constant,
+    noise, spikes) from the statistics of the streaming pass, and far-out images from
+    every row's distance to its k-th nearest of up to 1,000 distinct training rows in the
+    stage's projection, over that distance's median on train. The same thresholds and
+    verdicts as the in-memory form. None when the stage has no image statistics (rows
+    stored flat): the in-memory form then reads the sample."""
+    f = _any_findings(ctx)
+    stream = ctx.dataset.stream
+    assert stream is not None
+    if f.train_images is None or f.test_images is None:
+        return None
+    k = max(1, int(t["k"]))
+    ratios = _knn_ratios(f, k, ctx.seed)
+    unit = space(ctx).unit
+    metrics: dict[str, Any] = {"streamed": True, "k": k, "reference_rows": ratios[2]}
+    problems, notes, examples, thumbs = [], [], [], []
+    warn = fail = False
+    for name, stats, ratio, n, src in (
+        ("train", f.train_images, ratios[0], f.n_train, stream.train),
+        ("test", f.test_images, ratios[1], f.n_test, stream.test),
+    ):
+        if not n:
+            continue
+        far = np.flatnonzero(ratio >= t["knn_ratio"])
+        metrics[f"{name}_max_knn_ratio"] = _r(float(ratio.max()))
+        metrics[f"{name}_far_samples"] = int(len(far))
+        reasons: dict[int, list[str]] = {
+            int(i): [f"{ratio[i]:.0f}x typical kNN distance"] for i in far
+        }
+        if len(far):
+            warn = True
+            problems.append(f"{plural(len(far), name + ' sample')} ({pct(len(far), n)}) far out")
+        kinds = image_problems(*stats, unit=unit, t=t)
+        for kind, rows in kinds.items():
+            metrics[f"{name}_{kind.replace('-', '_')}"] = int(len(rows))
+            for i in rows[: 4 * MAX_EXAMPLES]:
+                reasons.setdefault(int(i), []).append(kind)
+        hard = sum(len(kinds[kd]) for kd in ("all-zero", "constant", "noise"))
+        spikes = len(kinds["spike"])
+        if hard:
+            warn = True
+            parts = [f"{len(kinds[kd])} {kd}" for kd in ("all-zero", "constant", "noise")]
+            problems.append(
+                f"{plural(hard, f'corrupted {name} image')} ({pct(hard, n)}): "
+                + ", ".join(p for p in parts if not p.startswith("0 "))
+            )
+        if spikes:
+            text = f"{plural(spikes, name + ' image')} ({pct(spikes, n)}) with sensor spikes"
+            if spikes / n >= t["spike_fraction"]:
+                warn = True
+                problems.append(text)
+            else:
+                notes.append(text + " (below the warning level)")
+        metrics[f"{name}_corrupted"] = hard + spikes
+        fail = fail or (hard + spikes) / n >= t["fail_fraction"]
+        flagged = sorted(reasons, key=lambda i: (-ratio[i], i))
+        top = [int(i) for i in np.argsort(-ratio, kind="stable")[:TOP_OUTLIERS]]
+        listed = flagged[: 2 * TOP_OUTLIERS] + [i for i in top if i not in reasons]
+        for i in listed:
+            why = reasons.get(i, [])
+            examples.append(
+                {"split": name, "row": i, "knn_ratio": _r(float(ratio[i])), "problems": why}
+            )
+            label = ", ".join(why) if why else f"{ratio[i]:.1f}x"
+            if len(thumbs) < MAX_THUMBS:
+                thumbs += _thumbs(ctx, src, [i], [f"{name} {i}: {label}"])
+    basis = f"all {f.n_train:,} train and {f.n_test:,} test images, streamed"
+    if problems:
+        message = "; ".join(problems + notes) + f" ({basis})"
+    else:
+        top_ratio = max(metrics.get("train_max_knn_ratio", 0), metrics.get("test_max_knn_ratio", 0))
+        message = (
+            f"no corrupted or far-out samples among {basis}; the farthest is {top_ratio:.1f}x"
+            f" the median distance to its k = {k} nearest neighbour (warning at"
+            f" {t['knn_ratio']:g}x)" + ("; " + "; ".join(notes) if notes else "")
+        )
+    status: Status = "fail" if fail else "warn" if warn else "pass"
+    return _outcome(
+        status, message, OUTLIERS_HINT, metrics, examples, ("top-ranked outliers", thumbs)
+    )
+
+
+def _knn_ratios(f: StageFindings, k: int, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Every row's distance to its k-th nearest of up to 1,000 distinct training rows
+    (seeded; the first row of each group of copies) in the stage's projection, over the
+    median of that distance on train; and the number of reference rows."""
+    from nncheck.data.neighbors import knn
+
+    _, firsts = np.unique(f.train_groups, return_index=True)
+    rng = np.random.default_rng(seed + 11)
+    ref = np.sort(rng.choice(firsts, min(len(firsts), KNN_REFERENCE), replace=False))
+    if len(ref) < 2:
+        return np.zeros(f.n_train), np.zeros(f.n_test), len(ref)
+    k = min(k, len(ref) - 1)
+    refs = f.train_projected[ref]
+    self_index = np.full(f.n_train, -1, np.int64)
+    self_index[ref] = np.arange(len(ref))
+
+    def kth(proj: np.ndarray, own: np.ndarray | None) -> np.ndarray:
+        out = np.empty(len(proj), np.float32)
+        for s in range(0, len(proj), KNN_CHUNK):
+            e = min(len(proj), s + KNN_CHUNK)
+            mine = None if own is None else own[s:e]
+            d, _ = knn(proj[s:e], refs, k, self_index=mine)
+            out[s:e] = d[:, -1]
+        return out
+
+    with one_blas_thread():
+        d_tr, d_te = kth(f.train_projected, self_index), kth(f.test_projected, None)
+    finite = d_tr[np.isfinite(d_tr)]
+    med = float(np.median(finite)) if finite.size else 0.0
+    if not med > 0:
+        positive = finite[finite > 0]
+        med = float(np.median(positive)) if positive.size else 1.0
+    return d_tr / med, d_te / med, len(ref)
+
+
+def _r(v: float) -> float:
+    return float(f"{v:.4g}") if np.isfinite(v) else 0.0
 
 
 def blank_rows(ctx: Context, metrics: dict[str, Any]) -> tuple[str, float]:

@@ -82,3 +82,9 @@ def conflict_message(groups: int, rows: int, near: int, involved: int, n_total: 
         f"{' and '.join(parts)} {verb} different labels: {involved} samples"
         f" ({pct(involved, n_total)}) involved"
     )
+
+
+OUTLIERS_HINT = (
+    "Look at the listed samples: drop or repair corrupted ones (re-decode the file, "
+    "fix the unit of the flagged feature) and find the step that produced them."
+)

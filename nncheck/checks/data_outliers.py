@@ -9,9 +9,11 @@ import numpy as np
 from nncheck.blas import one_blas_thread
 from nncheck.checks import _artifacts, _streamed
 from nncheck.checks._neighbors_cache import geometry, pct, plural, source_rows, space
+from nncheck.checks._verdicts import OUTLIERS_HINT
 from nncheck.checks.context import Context
 from nncheck.checks.registry import FRACTION, NON_NEGATIVE, POSITIVE, RATIO, Range, check
 from nncheck.data.dataset import Split
+from nncheck.data.image_stats import IMAGE_PROBLEMS, image_problems, image_row_stats
 from nncheck.data.neighbors import knn
 from nncheck.results import CheckOutcome, result
 
@@ -69,11 +71,17 @@ def data_outliers(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     neighbours); all-zero/constant/noise images warn from one, spikes when they are over
     `spike_fraction` (0.1%) of a split (healthy MNIST has 3 in 70,000). Fails when the
     corrupted samples are over `fail_fraction` (5%) of a split. The top-ranked samples are
-    always listed, for a person to look at.
+    always listed, for a person to look at. With data.engine stream | dask, images are
+    judged over every row (corrupted kinds from the streaming pass, distances in its
+    projection); a table reads the seeded sample, with its blank rows counted over all.
     Fix: look at the listed samples; drop or repair corrupted ones (re-decode, fix the
     unit), and find the step that produced them.
     """
     ds = ctx.dataset
+    if ds.stream is not None and ds.is_image:  # images: every row, streamed
+        streamed = _streamed.outliers(ctx, t)
+        if streamed is not None:
+            return streamed
     k = max(1, int(t["k"]))
     with one_blas_thread():  # many small products: one BLAS thread is faster
         ratio_train, ratio_test = _knn_ratios(ctx, k)
@@ -158,7 +166,7 @@ def data_outliers(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             )
             label = ", ".join(why) if why else f"{ratio[i]:.1f}x"
             thumbs.append((split, i, f"{name} {source_rows(split, [i])[0]}: {label}"))
-    if ds.stream is not None:  # blank rows over every row, not only the sample
+    if ds.stream is not None:  # a streamed table: blank rows over every row, not the sample
         said, blank_fraction = _streamed.blank_rows(ctx, metrics)
         if said:
             warn = True
@@ -175,12 +183,7 @@ def data_outliers(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         )
         if notes:
             message += "; " + "; ".join(notes)
-    hint = (
-        ""
-        if status == "pass"
-        else "Look at the listed samples: drop or repair corrupted ones (re-decode the file, "
-        "fix the unit of the flagged feature) and find the step that produced them."
-    )
+    hint = "" if status == "pass" else OUTLIERS_HINT
     artifacts: dict[str, Any] = {}
     if ds.is_image and thumbs:
         items: list[dict[str, Any]] = []
@@ -275,93 +278,11 @@ def _usual_tail(z: np.ndarray) -> np.ndarray:
 def _image_problems(split: Split, unit: float, t: dict[str, Any]) -> dict[str, np.ndarray]:
     """Rows of all-zero, constant, pure-noise and spiked images (computed in chunks)."""
     raw = split.x_raw
-    n = len(raw)
-    shape = raw.shape[1:]
-    channels_first = len(shape) == 3 and shape[0] in (1, 3, 4) and shape[1] > 4
-    found: dict[str, list[np.ndarray]] = {"all-zero": [], "constant": [], "noise": [], "spike": []}
-    for s in range(0, n, CHUNK):
-        x = np.asarray(raw[s : s + CHUNK])
-        if x.ndim == 4:
-            x = x.mean(axis=1 if channels_first else -1)  # channels -> one grey image
-        if x.ndim != 3:
-            return {k: np.zeros(0, np.int64) for k in found}
-        if x.dtype.kind == "f":
-            x = np.where(np.isfinite(x), x, 0.0).astype(np.float32)
-        elif x.dtype.kind != "u":
-            x = x.astype(np.float32)
-        flat = x.reshape(len(x), -1)
-        lo, hi = flat.min(axis=1), flat.max(axis=1)
-        zero = (lo == 0) & (hi == 0)
-        const = (lo == hi) & ~zero
-        corr = _neighbour_corr(x.astype(np.float32, copy=False))
-        noise = ~zero & ~const & (corr < t["noise_corr"])
-        strong = _spike_strength(x) / unit >= t["spike_strength"]
-        spike = strong & ~noise & ~const & ~zero
-        for key, mask in (
-            ("all-zero", zero),
-            ("constant", const),
-            ("noise", noise),
-            ("spike", spike),
-        ):
-            found[key].append(np.flatnonzero(mask) + s)
-    return {k: (np.concatenate(v) if v else np.zeros(0, np.int64)) for k, v in found.items()}
-
-
-def _neighbour_corr(x: np.ndarray) -> np.ndarray:
-    """Mean of the horizontal and vertical lag-1 pixel correlations of each image.
-
-    From per-image sums (the pairs' sums are the image's minus one edge row or column),
-    so the image is read four times instead of building centred copies.
-    """
-    n, h, w = x.shape
-    flat = x.reshape(n, -1)
-    total = flat.sum(axis=1, dtype=np.float64)
-    squares = np.einsum("ij,ij->i", flat, flat, dtype=np.float64)
-
-    def corr(ab: np.ndarray, a_out: np.ndarray, b_out: np.ndarray, m: int) -> np.ndarray:
-        # a = image without edge a_out, b = image without edge b_out
-        sa = total - a_out.sum(axis=1, dtype=np.float64)
-        sb = total - b_out.sum(axis=1, dtype=np.float64)
-        qa = squares - np.einsum("ij,ij->i", a_out, a_out, dtype=np.float64)
-        qb = squares - np.einsum("ij,ij->i", b_out, b_out, dtype=np.float64)
-        cov = ab - sa * sb / m
-        va, vb = np.maximum(qa - sa * sa / m, 0.0), np.maximum(qb - sb * sb / m, 0.0)
-        den = np.sqrt(va * vb)
-        ok = den > 1e-12 * (qa + qb + 1.0)
-        return np.where(ok, cov / np.where(ok, den, 1.0), 1.0)
-
-    across = np.einsum("nij,nij->n", x[:, :, :-1], x[:, :, 1:], dtype=np.float64)
-    down = np.einsum("nij,nij->n", x[:, :-1, :], x[:, 1:, :], dtype=np.float64)
-    ch = corr(across, x[:, :, -1], x[:, :, 0], h * (w - 1))
-    cv = corr(down, x[:, -1, :], x[:, 0, :], (h - 1) * w)
-    return 0.5 * (ch + cv)
-
-
-def _spike_strength(x: np.ndarray) -> np.ndarray:
-    """Per image: the most any pixel exceeds the largest of its 8 neighbours.
-
-    The 8-neighbour maximum is built from a 3-wide horizontal maximum of the rows above
-    and below plus the left and right pixels (5 maxima instead of 8); unsigned images stay
-    in their own dtype (a quarter of float32's memory traffic).
-    """
-    n, h, w = x.shape
-    unsigned = x.dtype.kind == "u"
-    if unsigned:
-        padded = np.zeros((n, h + 2, w + 2), x.dtype)
-    else:
-        x = x.astype(np.float32)
-        padded = np.full((n, h + 2, w + 2), -np.inf, np.float32)
-    padded[:, 1:-1, 1:-1] = x
-    across = np.maximum(np.maximum(padded[:, :, :-2], padded[:, :, 1:-1]), padded[:, :, 2:])
-    nb = np.maximum(
-        np.maximum(across[:, :-2, :], across[:, 2:, :]),
-        np.maximum(padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]),
-    )
-    if unsigned:
-        excess = np.where(x > nb, x - nb, 0)
-    else:
-        excess = np.where(np.isfinite(nb), x - nb, 0.0)
-    return excess.reshape(n, -1).max(axis=1).astype(np.float64)
+    parts = [image_row_stats(np.asarray(raw[s : s + CHUNK])) for s in range(0, len(raw), CHUNK)]
+    if any(p is None for p in parts):
+        return {k: np.zeros(0, np.int64) for k in IMAGE_PROBLEMS}
+    stats = [np.concatenate(v) for v in zip(*parts)] if parts else [np.zeros(0)] * 4
+    return image_problems(*stats, unit=unit, t=t)
 
 
 def _feature_name(ds: Any, j: int) -> str:

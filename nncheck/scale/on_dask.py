@@ -96,23 +96,31 @@ def source_array(src: RowSource, rows: int) -> Any:
     return da.concatenate(arrays, axis=0)
 
 
-def _apply(fn: Callable[[int, np.ndarray], Any], start: int, block: np.ndarray) -> Any:
-    return fn(start, np.asarray(block).reshape(len(block), -1))
+def _apply(
+    block: np.ndarray, fn: Callable[[int, np.ndarray], Any], block_info: Any = None
+) -> np.ndarray:
+    """``fn(first row, block)`` as one cell of an object array (map_blocks' result must be
+    an array), so the read and the work are one fused task: the rows never travel."""
+    start = int(block_info[0]["array-location"][0][0])
+    out = np.empty((1, 1), object)
+    out[0, 0] = fn(start, np.asarray(block).reshape(len(block), -1))
+    return out
 
 
 def dask_mapper(
     client: Any,
 ) -> Callable[[Callable[[int, np.ndarray], Any], RowSource, int], Iterator[Any]]:
-    """A ``mapper`` for ``run_stage``: ``fn`` on every block of ``source_array``, each a
-    task on ``client`` that reads its block where it runs; results in chunk order."""
-    import dask
+    """A ``mapper`` for ``run_stage``: ``fn`` mapped over the blocks of ``source_array``
+    (``map_blocks``: each block read and worked on by one task, where it runs), on
+    ``client``; the results come back in chunk order."""
 
     def mapper(fn: Callable[[int, np.ndarray], Any], src: RowSource, rows: int) -> Iterator[Any]:
         arr = source_array(src, rows)
-        starts = np.cumsum((0, *arr.chunks[0]))[:-1]
-        blocks = arr.to_delayed().ravel()
-        tasks = [dask.delayed(_apply)(fn, int(s), b) for s, b in zip(starts, blocks)]
-        for future in client.compute(tasks):  # in chunk order, as the in-process path
-            yield future.result()
+        cells = arr.map_blocks(
+            _apply, fn=fn, dtype=object, chunks=((1,) * len(arr.chunks[0]), (1,))
+        )
+        futures = client.compute(cells.to_delayed().ravel().tolist())
+        for future in futures:  # in chunk order, as the in-process path
+            yield future.result()[0, 0]
 
     return mapper

@@ -7,6 +7,8 @@ What is computed, and how exactly (docs/scale.md has the costs):
   and grouped (``groups_of_hashes``, which compares rows sharing a hash byte by byte,
   reading only those rows again): exact.
 - blank rows (one value in every cell): per chunk, exact.
+- images (``image_shape``): each image's lowest and highest value, neighbouring-pixel
+  correlation and spike strength, per chunk, exact (data.outliers' corrupted images).
 - feature statistics and train/test shift: per-feature sums and sums of squares in
   float64, chunk by chunk: exact.
 - near duplicates inside train and near train/test leaks: the rows are projected onto 32
@@ -38,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from nncheck.data.hashing import groups_of_hashes, row_hashes
+from nncheck.data.image_stats import image_row_stats
 from nncheck.data.neighbors import Projection, RadiusIndex, fit_projection, knn
 from nncheck.scale.sources import RowSource
 
@@ -60,6 +63,9 @@ class ChunkStats:
     squares: np.ndarray | None = None
     blanks: list[np.ndarray] = field(default_factory=list)
     hashes: list[np.ndarray] = field(default_factory=list)  # per chunk, every row's hash
+    # images only: per chunk, image_row_stats (lowest, highest value, neighbour
+    # correlation, spike strength), float32
+    images: list[tuple[np.ndarray, ...]] = field(default_factory=list)
 
     def add(self, start: int, chunk: np.ndarray) -> None:
         self.n += len(chunk)
@@ -75,6 +81,13 @@ class ChunkStats:
             setattr(self, name, theirs if mine is None else mine + theirs)
         self.blanks += other.blanks
         self.hashes += other.hashes
+        self.images += other.images
+
+    def image_stats(self) -> tuple[np.ndarray, ...] | None:
+        """Every row's image statistics, concatenated; None when not computed."""
+        if not self.images:
+            return None
+        return tuple(np.concatenate(v) for v in zip(*self.images))
 
     @property
     def mean(self) -> np.ndarray:
@@ -107,6 +120,10 @@ class StageFindings:
     near_leak_dist: np.ndarray
     train_groups: np.ndarray  # per row: the id of its group of identical rows (both splits)
     test_groups: np.ndarray
+    train_projected: np.ndarray  # per row: its 32 PCA coordinates + residual length
+    test_projected: np.ndarray
+    train_images: tuple[np.ndarray, ...] | None  # per row: image_row_stats, when images
+    test_images: tuple[np.ndarray, ...] | None
     radius: float
     scale: float
     max_shift: float  # largest |mean difference| / pooled std over features
@@ -148,11 +165,14 @@ def run_stage(
     near_ratio: float = NEAR_RATIO,
     chunk_rows: int = CHUNK_ROWS,
     mapper: Mapper = local_map,
+    image_shape: tuple[int, ...] | None = None,
 ) -> StageFindings:
     """Exact duplicates, leaks, blanks, shift and near pairs of ``train`` and ``test``.
 
     ``mapper`` runs the per-chunk work (``local_map`` here, ``on_dask.dask_map`` on a
     cluster); everything after it is small (one value per row or per feature).
+    ``image_shape`` (rows as stored images, e.g. (28, 28)) adds each image's corruption
+    statistics (``nncheck.data.image_stats``) to the same pass.
     """
     import time
 
@@ -160,7 +180,7 @@ def run_stage(
 
     clock: dict[str, float] = {}
     t0 = time.perf_counter()
-    one_pass = partial(_stats_of, np.result_type(train.dtype, test.dtype))
+    one_pass = partial(_stats_of, np.result_type(train.dtype, test.dtype), image_shape)
     st_tr, st_te = ChunkStats(), ChunkStats()
     for part in mapper(one_pass, train, chunk_rows):
         st_tr.merge(part)
@@ -239,6 +259,10 @@ def run_stage(
         near_leak_dist=ld,
         train_groups=g_tr,
         test_groups=g_te,
+        train_projected=p_tr,
+        test_projected=p_te,
+        train_images=st_tr.image_stats(),
+        test_images=st_te.image_stats(),
         radius=float(r),
         scale=float(scale),
         max_shift=float(d[j]) if d.size else 0.0,
@@ -306,12 +330,19 @@ def _search(
     return qi, ri, d
 
 
-def _stats_of(dtype: np.dtype, start: int, chunk: np.ndarray) -> ChunkStats:
+def _stats_of(
+    dtype: np.dtype, image_shape: tuple[int, ...] | None, start: int, chunk: np.ndarray
+) -> ChunkStats:
     """One chunk's sums, blanks and row hashes (in both splits' common ``dtype``, so that
-    uint8 3 and float 3.0 hash alike): the one pass over the data's bytes."""
+    uint8 3 and float 3.0 hash alike), and for images their corruption statistics: the one
+    pass over the data's bytes."""
     st = ChunkStats()
     st.add(start, chunk)
     st.hashes.append(row_hashes(chunk.astype(dtype, copy=False)))
+    if image_shape is not None:
+        stats = image_row_stats(chunk.reshape(len(chunk), *image_shape))
+        if stats is not None:
+            st.images.append(tuple(v.astype(np.float32) for v in stats))
     return st
 
 

@@ -235,15 +235,54 @@ def test_unusable_streamed_recipes_are_exit_2_naming_the_field(
     assert "Traceback" not in proc.stderr
 
 
-def test_blank_images_outside_the_sample_are_found_by_data_outliers(
+def test_corrupted_images_outside_the_sample_are_found_by_data_outliers(
     planted: tuple[Path, dict[str, Any]],
 ) -> None:
-    """data.outliers reads the sample, but blank rows are counted over every row."""
+    """data.outliers judges every image when streaming, not only the 500 sampled: the 5
+    planted blanks are found at their rows, and nothing else is called corrupted."""
     check = _one_check(planted[0], "data.outliers", max_samples=500)
+    m = check["metrics"]
+    assert m["streamed"] is True
     assert check["status"] == "warn"
-    assert check["metrics"]["train_blank_rows_all"] == 5
-    assert check["metrics"]["train_blank_rows_first"] == list(range(2990, 2995))
-    assert (
-        "5 of all 3,000 train rows (0.2%) hold one value in every cell (rows 2990"
-        in check["message"]
-    )
+    assert (m["train_all_zero"], m["train_constant"], m["train_noise"]) == (5, 0, 0)
+    assert (m["test_all_zero"], m["test_noise"]) == (0, 0)
+    blanks = {e["row"] for e in check["examples"] if "all-zero" in e["problems"]}
+    assert blanks == set(range(2990, 2995))
+    assert "5 corrupted train images (0.2%): 5 all-zero" in check["message"]
+    assert "all 3,000 train and 600 test images, streamed" in check["message"]
+    assert m["train_max_knn_ratio"] < 50  # healthy MNIST digits are not far out
+
+
+def test_streamed_outliers_agree_with_the_in_memory_check(
+    planted: tuple[Path, dict[str, Any]],
+) -> None:
+    folder = planted[0]
+    streamed = _one_check(folder, "data.outliers")
+    in_memory = _one_check(folder, "data.outliers", engine="memory", max_samples=60_000)
+    assert streamed["status"] == in_memory["status"]
+    for key in ("all_zero", "constant", "noise", "spike", "corrupted"):
+        for split in ("train", "test"):
+            assert streamed["metrics"][f"{split}_{key}"] == in_memory["metrics"][f"{split}_{key}"]
+    assert streamed["metrics"]["train_far_samples"] == in_memory["metrics"]["train_far_samples"]
+
+
+def test_noise_and_far_out_images_are_found_over_every_row(tmp_path: Path) -> None:
+    """Pure-noise images and a unit error (an image x 1000, stored as float) planted past
+    the sample are found; the kNN ratio puts the scaled image far out."""
+    x = read_idx(str(DATA / "mnist" / "train-images-idx3-ubyte.gz"))[:2000].astype(np.float32)
+    y = read_idx(str(DATA / "mnist" / "train-labels-idx1-ubyte.gz"), "labels")[:2000]
+    rng = np.random.default_rng(0)
+    x[1990:1994] = rng.uniform(0, 255, size=(4, 28, 28))
+    x[1995] *= 1000.0
+    np.save(tmp_path / "train_x.npy", x[:1600])
+    np.save(tmp_path / "train_y.npy", y[:1600].astype(np.int64))
+    np.save(tmp_path / "test_x.npy", x[1600:])
+    np.save(tmp_path / "test_y.npy", y[1600:].astype(np.int64))
+    check = _one_check(tmp_path, "data.outliers", max_samples=300)
+    m = check["metrics"]
+    assert m["test_noise"] == 4
+    noisy = {e["row"] for e in check["examples"] if "noise" in e["problems"]}
+    assert noisy == {390, 391, 392, 393}
+    far = [e for e in check["examples"] if e["split"] == "test" and e["knn_ratio"] >= 50]
+    assert [e["row"] for e in far][:1] == [395]
+    assert check["status"] == "warn"
