@@ -27,6 +27,7 @@ _KEPT_MODES = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
 # Refuse to decode more pixels than this in one split before anything is allocated
 # (8 GiB of uint8): an image folder of that size belongs to the out-of-core path.
 MAX_BYTES = 8 * 2**30
+SPILL_BATCH = 2048  # files decoded at a time into a memory-mapped spill
 
 
 def is_image_file(name: str) -> bool:
@@ -70,8 +71,48 @@ def decode_images(
     Mixed grey and colour files are all converted to the richest mode among them (grey to
     RGB, say), and said. Different sizes need ``image_size`` (height, width).
     """
-    from PIL import Image
+    layout, notes = _layout(paths, image_size)
+    need = len(paths) * int(np.prod(layout.shape))
+    if need > MAX_BYTES:
+        raise DataError(
+            f"{os.path.dirname(paths[0])}: {len(paths)} images of {layout.describe()} need"
+            f" {need / 2**30:.1f} GiB in memory, more than {MAX_BYTES / 2**30:.0f} GiB"
+            " (data.engine: stream reads an image folder out of core)"
+        )
+    out = np.empty((len(paths), *layout.shape), dtype=np.uint8)
+    _decode_into(paths, out, layout)
+    return out, notes
 
+
+def spill_images(
+    paths: Sequence[str], spill: str, image_size: tuple[int, int] | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """``decode_images`` into a memory-mapped ``.npy`` file at ``spill``, ``SPILL_BATCH``
+    files at a time: the decoded images need not fit in memory (data.engine stream)."""
+    layout, notes = _layout(paths, image_size)
+    out = np.lib.format.open_memmap(spill, "w+", np.uint8, (len(paths), *layout.shape))
+    for s in range(0, len(paths), SPILL_BATCH):
+        block = np.empty((min(len(paths), s + SPILL_BATCH) - s, *layout.shape), np.uint8)
+        _decode_into(paths[s : s + len(block)], block, layout)
+        out[s : s + len(block)] = block
+    out.flush()
+    del out
+    return np.load(spill, mmap_mode="r"), notes
+
+
+class _Layout:
+    """How every file is decoded: Pillow mode, size, and the stored per-image shape."""
+
+    def __init__(self, mode: str, h: int, w: int) -> None:
+        self.mode, self.h, self.w = mode, h, w
+        self.channels = _KEPT_MODES[mode]
+        self.shape = (h, w) if self.channels == 1 else (self.channels, h, w)
+
+    def describe(self) -> str:
+        return f"{self.h}x{self.w}x{self.channels}"
+
+
+def _layout(paths: Sequence[str], image_size: tuple[int, int] | None) -> tuple[_Layout, list[str]]:
     heads = _headers(paths)
     modes = {m for _, m, _ in heads}
     mode = _common_mode(modes)
@@ -91,31 +132,29 @@ def decode_images(
             notes.append(f"images resized to {h}x{w} (data.image_size)")
     else:
         w, h = heads[0][2]
-    channels = _KEPT_MODES[mode]
-    need = len(paths) * h * w * channels
-    if need > MAX_BYTES:
-        raise DataError(
-            f"{os.path.dirname(paths[0])}: {len(paths)} images of {h}x{w}x{channels} need"
-            f" {need / 2**30:.1f} GiB in memory, more than {MAX_BYTES / 2**30:.0f} GiB"
-        )
-    out = np.empty((len(paths), h, w, channels), dtype=np.uint8)
+    return _Layout(mode, h, w), notes
+
+
+def _decode_into(paths: Sequence[str], out: np.ndarray, layout: _Layout) -> None:
+    """Decode every file into its row of ``out`` (channels first), on a few threads."""
+    from PIL import Image
+
+    h, w, channels = layout.h, layout.w, layout.channels
 
     def load(i: int) -> None:
         path = paths[i]
         try:
             with Image.open(path) as img:
-                img = img.convert(mode)
+                img = img.convert(layout.mode)
                 if img.size != (w, h):
                     img = img.resize((w, h), Image.Resampling.BILINEAR)
-                out[i] = np.asarray(img, dtype=np.uint8).reshape(h, w, channels)
+                pixels = np.asarray(img, dtype=np.uint8).reshape(h, w, channels)
         except (OSError, ValueError, SyntaxError) as exc:
             raise DataError(f"{path}: cannot decode this image ({exc})") from None
+        out[i] = pixels[..., 0] if channels == 1 else pixels.transpose(2, 0, 1)
 
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         list(pool.map(load, range(len(paths))))
-    if channels == 1:
-        return out[..., 0], notes
-    return np.ascontiguousarray(out.transpose(0, 3, 1, 2)), notes
 
 
 def _headers(paths: Sequence[str]) -> list[tuple[str, str, tuple[int, int]]]:

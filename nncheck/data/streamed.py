@@ -10,12 +10,15 @@ a seeded sample of ``data.max_samples`` rows per split, which the notes say. The
 
 Both splits are ``{images: ROWS, labels: LABELS}``: ROWS a ``.npy`` file (memory-mapped), a
 folder of ``.npy``/``.npz`` shards or a parquet file or dataset; LABELS a ``.npy`` or IDX
-file with one label per row (labels are small: 8 bytes a row).
+file with one label per row (labels are small: 8 bytes a row). Or a split is an image
+folder (one subfolder per class): decoded once, a batch of files at a time, into a
+memory-mapped spill (``data.image_size`` resizes), its labels the subfolder names.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -24,7 +27,7 @@ from nncheck.data.loaders import RawSplit, read_labels
 from nncheck.data.python_data import image_layout, sample_positions, sampled_note
 from nncheck.errors import DataError, UsageError
 from nncheck.recipe.schema import DataSection, PairSource
-from nncheck.scale.sources import RowSource, open_rows
+from nncheck.scale.sources import RowSource, open_image_folder, open_rows
 
 
 @dataclass(frozen=True)
@@ -52,16 +55,18 @@ def load_streamed(data: DataSection, seed: int) -> Dataset:
             raise UsageError(
                 "data.engine: dask needs dask[distributed]: pip install 'nncheck[dask]'"
             ) from None
-    sources = {}
+    sources: dict[str, PairSource | str] = {}
     for name, source in (("train", data.train), ("test", data.test)):
-        if not isinstance(source, PairSource):
+        folder = isinstance(source, str) and Path(source).is_dir()
+        if not isinstance(source, PairSource) and not folder:
             what = "a fraction of train" if name == "test" else "one file"
             raise DataError(
                 f"data.{name}: data.engine {data.engine} reads {{images: ROWS, labels:"
                 f" LABELS}} (ROWS: an .npy file, a folder of .npy/.npz shards or parquet;"
-                f" LABELS: an .npy file), not {what}"
+                f" LABELS: an .npy file) or an image folder (one subfolder per class),"
+                f" not {what}"
             )
-        sources[name] = source
+        sources[name] = source  # type: ignore[assignment]
     if data.task not in (None, "classification", "regression"):
         raise DataError(
             f"data.task: data.engine {data.engine} audits classification or"
@@ -70,12 +75,7 @@ def load_streamed(data: DataSection, seed: int) -> Dataset:
     notes: list[str] = []
     raws, rows, positions, all_labels = {}, {}, {}, {}
     for name, source in sources.items():
-        src = open_rows(source.images, name=f"data.{name}.images ({source.images})")
-        labels = read_labels(source.labels)
-        if len(labels) != len(src):
-            raise DataError(
-                f"{source.labels}: {len(labels):,} labels for {len(src):,} rows in {source.images}"
-            )
+        src, labels, origin = _open(name, source, data, notes)
         pos = sample_positions(len(src), data.max_samples, seed, name)
         if len(pos) < len(src):
             notes.append(sampled_note(name, len(pos), len(src)))
@@ -85,7 +85,7 @@ def load_streamed(data: DataSection, seed: int) -> Dataset:
             y_raw=labels[pos],
             y2_raw=None,
             feature_names=None,
-            source=f"{source.images} + {source.labels}",
+            source=origin,
             is_image=is_image,
             target=None,
         )
@@ -111,6 +111,24 @@ def load_streamed(data: DataSection, seed: int) -> Dataset:
         test=replace(ds.test, indices=positions["test"][ds.test.indices]),
         stream=stream,
     )
+
+
+def _open(
+    name: str, source: PairSource | str, data: DataSection, notes: list[str]
+) -> tuple[RowSource, np.ndarray, str]:
+    """A split's rows, every label and where they came from: ``{images, labels}`` files, or
+    an image folder decoded once into a memory-mapped spill (labels: its subfolders)."""
+    if isinstance(source, str):
+        src, labels, said = open_image_folder(source, data.image_hw, name=f"data.{name} ({source})")
+        notes.extend(f"{name}: {n}" for n in said)
+        return src, labels, source
+    src = open_rows(source.images, name=f"data.{name}.images ({source.images})")
+    labels = read_labels(source.labels)
+    if len(labels) != len(src):
+        raise DataError(
+            f"{source.labels}: {len(labels):,} labels for {len(src):,} rows in {source.images}"
+        )
+    return src, labels, f"{source.images} + {source.labels}"
 
 
 def _sample_rows(src: RowSource, positions: np.ndarray) -> np.ndarray:

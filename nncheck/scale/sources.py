@@ -1,10 +1,11 @@
 """Row sources that need not fit in memory: npy memory maps, folders of npy/npz shards,
-parquet datasets.
+parquet datasets, image folders.
 
 Every source is a list of *parts*, each a 2-D array NumPy can slice (an ``np.memmap``
-reads only the pages a slice touches; a parquet dataset is spilled once, batch by batch,
-into a memory-mapped ``.npy`` file in the temp folder). The streaming data stage walks
-the parts in chunks of rows, so its memory is bounded by the chunk size, not the data.
+reads only the pages a slice touches; a parquet dataset or an image folder is spilled
+once, batch by batch, into a memory-mapped ``.npy`` file in the temp folder). The
+streaming data stage walks the parts in chunks of rows, so its memory is bounded by the
+chunk size, not the data.
 ``take(rows)`` gathers a seeded sample or the rows a finding names, in the order asked.
 """
 
@@ -111,6 +112,30 @@ def open_rows(path: str | Path, name: str | None = None) -> RowSource:
     raise DataError(f"{label}: expected a .npy file, a .parquet file or a folder of shards")
 
 
+def open_image_folder(
+    folder: str | Path, image_size: tuple[int, int] | None = None, name: str | None = None
+) -> tuple[RowSource, np.ndarray, list[str]]:
+    """An image folder (one subfolder per class) as a ``RowSource``: the files decoded once,
+    a batch at a time, into a memory-mapped ``.npy`` spill in the temp folder (as parquet
+    is), so the decoded images need not fit in memory; with every file's class name and
+    the decoding notes."""
+    from nncheck.data.images import list_image_folder, spill_images
+
+    label = name or str(folder)
+    files, classes = list_image_folder(str(folder))
+    rows, notes = spill_images(files, str(_spill_path("nncheck-images-")), image_size)
+    kinds = len(set(classes))
+    notes.insert(0, f"image folder: {len(files):,} files in {kinds} class subfolders, decoded once")
+    return RowSource((rows,), label, (str(rows.filename),)), np.asarray(classes), notes
+
+
+def _spill_path(prefix: str) -> Path:
+    """A fresh ``rows.npy`` path in a temp folder removed when the run ends."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, folder, True)  # the spill lives as long as the run
+    return Path(folder) / "rows.npy"
+
+
 def reopen(path: str) -> np.ndarray:
     """A part opened again from its path (in a Dask worker): what ``open_rows`` made."""
     return _shard(Path(path))
@@ -161,9 +186,7 @@ def _parquet(path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
         columns = [f.name for f in numeric]
         dtype = np.result_type(*[np.dtype(f.type.to_pandas_dtype()) for f in numeric])
         n = int(ds.count_rows())
-        folder = tempfile.mkdtemp(prefix="nncheck-parquet-")
-        atexit.register(shutil.rmtree, folder, True)  # the spill lives as long as the run
-        spill = Path(folder) / "rows.npy"
+        spill = _spill_path("nncheck-parquet-")
         out = np.lib.format.open_memmap(spill, "w+", dtype, (n, len(columns)))
         row = 0
         for batch in ds.to_batches(columns=columns):

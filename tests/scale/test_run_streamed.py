@@ -286,3 +286,88 @@ def test_noise_and_far_out_images_are_found_over_every_row(tmp_path: Path) -> No
     far = [e for e in check["examples"] if e["split"] == "test" and e["knn_ratio"] >= 50]
     assert [e["row"] for e in far][:1] == [395]
     assert check["status"] == "warn"
+
+
+def _png_folders(root: Path) -> dict[str, Any]:
+    """MNIST digits as PNG files in class subfolders (train 800, test 200), with a copy of
+    a train file, a train file leaked into test, a blank image and a digit filed under
+    two classes planted."""
+    from PIL import Image
+
+    x = read_idx(str(DATA / "mnist" / "train-images-idx3-ubyte.gz"))[:1000]
+    y = read_idx(str(DATA / "mnist" / "train-labels-idx1-ubyte.gz"), "labels")[:1000]
+    files: dict[str, list[tuple[str, np.ndarray]]] = {"train": [], "test": []}
+    for i in range(1000):
+        split = "train" if i < 800 else "test"
+        files[split].append((f"{y[i]}/img{i:04d}.png", x[i]))
+    files["train"].append((f"{y[5]}/copy-of-5.png", x[5]))
+    files["test"].append((f"{y[7]}/leak-of-7.png", x[7]))
+    files["train"].append(("0/blank.png", np.zeros((28, 28), np.uint8)))
+    files["train"].append((f"{(y[9] + 1) % 10}/relabelled-9.png", x[9]))
+    for split, items in files.items():
+        for rel, img in items:
+            path = root / split / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(img).save(path)
+    return {"train": str(root / "train"), "test": str(root / "test")}
+
+
+def test_image_folders_stream_through_a_spill_with_the_in_memory_findings(
+    tmp_path: Path,
+) -> None:
+    from nncheck.data.images import list_image_folder
+
+    folders = _png_folders(tmp_path)
+    train_files, _ = list_image_folder(folders["train"])
+    test_files, _ = list_image_folder(folders["test"])
+    row = {Path(f).name: i for i, f in enumerate(train_files)}
+    test_row = {Path(f).name: i for i, f in enumerate(test_files)}
+    checks = [*STREAMED, "data.outliers"]
+
+    def audit(engine: str) -> dict[str, Any]:
+        recipe = {
+            "data": {
+                "train": folders["train"],
+                "test": folders["test"],
+                "engine": engine,
+                "max_samples": 300 if engine == "stream" else 60_000,
+                "normalize": "scale255",
+            },
+            "model": {"hidden": [16]},
+            "train": {"steps": 20},
+        }
+        path = write_recipe(tmp_path, recipe, name=f"folders-{engine}.yaml")
+        proc = run_cli("run", str(path), "--quiet", "--only", *checks)
+        assert proc.returncode in (0, 1), proc.stderr
+        return read_results(tmp_path / f"folders-{engine}-report")
+
+    streamed, in_memory = audit("stream"), audit("memory")
+    assert any(
+        "image folder: 803 files in 10 class subfolders" in n for n in streamed["dataset"]["notes"]
+    )
+    dup = check_by_id(streamed, "data.duplicates")
+    assert dup["metrics"]["train_rows"] == 803
+    groups = {tuple(sorted(e["rows"])) for e in dup["examples"]}
+    assert tuple(sorted((row["img0005.png"], row["copy-of-5.png"]))) in groups
+    leak = check_by_id(streamed, "data.leakage")
+    assert [(e["test_row"], e["train_row"]) for e in leak["examples"] if e["kind"] == "exact"] == [
+        (test_row["leak-of-7.png"], row["img0007.png"])
+    ]
+    conflicts = check_by_id(streamed, "data.label_conflicts")
+    exact = [e for e in conflicts["examples"] if e["kind"] == "exact"]
+    assert {s["row"] for e in exact for s in e["samples"]} == {
+        row["img0009.png"],
+        row["relabelled-9.png"],
+    }
+    outliers = check_by_id(streamed, "data.outliers")
+    assert outliers["metrics"]["train_all_zero"] == 1
+    assert [e["row"] for e in outliers["examples"] if "all-zero" in e["problems"]] == [
+        row["blank.png"]
+    ]
+    for check in checks:
+        assert check_by_id(streamed, check)["status"] == check_by_id(in_memory, check)["status"]
+    mem_leak = check_by_id(in_memory, "data.leakage")["metrics"]
+    assert (mem_leak["exact"], mem_leak["near"]) == (
+        leak["metrics"]["exact"],
+        leak["metrics"]["near"],
+    )
