@@ -60,6 +60,21 @@ class OutOfFold:
     epochs: int
     batch_size: int
     description: str  # one line for messages and metrics
+    # each fold model's trained (w1 with the bias row, w2, b2), in fold order
+    weights: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...] = ()
+
+    def predict(self, z: np.ndarray) -> np.ndarray:
+        """Class probabilities for rows none of the fold models trained on (rows outside
+        the sample of a streamed split): the mean of the K models' probabilities."""
+        z1 = np.empty((len(z), z.shape[1] + 1), dtype=np.float32)
+        z1[:, :-1] = z
+        z1[:, -1] = 1.0
+        total = np.zeros(
+            (len(z), 0 if not self.weights else self.weights[0][1].shape[1]), np.float32
+        )
+        for w1, w2, b2 in self.weights:
+            total += _softmax(np.maximum(z1 @ w1, 0.0) @ w2 + b2)
+        return total / max(len(self.weights), 1)
 
     @property
     def short(self) -> str:
@@ -190,9 +205,11 @@ def out_of_fold_probs(
     groups = [g for g in np.array_split(np.arange(k), min(GROUPS, k)) if len(g)]
     plan = _TrainPlan(z1, y, fold, h, c, perms, batch_size, lr, np.float32(weight_decay))
 
+    trained: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
     def train(models: np.ndarray) -> None:
         cols = np.concatenate([np.arange(j * h, (j + 1) * h) for j in models])
-        _train_group(plan, models, w1[:, cols].copy(), probs)
+        trained.update(_train_group(plan, models, w1[:, cols].copy(), probs))
 
     with one_blas_thread():
         if len(groups) == 1 or n < PARALLEL_MIN_ROWS:
@@ -209,7 +226,8 @@ def out_of_fold_probs(
                     plan.cancel.set()
                     raise
     description = f"{k}-fold MLP {d}-{h}-{c} ({epochs} epochs, batch {batch_size}, seed {seed})"
-    return OutOfFold(probs, fold, d, epochs, batch_size, description)
+    weights = tuple(trained[j] for j in range(k))
+    return OutOfFold(probs, fold, d, epochs, batch_size, description, weights)
 
 
 @dataclass(frozen=True)
@@ -228,9 +246,11 @@ class _TrainPlan:
     cancel: threading.Event = field(default_factory=threading.Event)  # set: stop now
 
 
-def _train_group(plan: _TrainPlan, models: np.ndarray, w1: np.ndarray, probs: np.ndarray) -> None:
-    """Train the fold models ``models`` (first layers side by side in ``w1``) and write
-    each one's probabilities for its own fold into ``probs``."""
+def _train_group(
+    plan: _TrainPlan, models: np.ndarray, w1: np.ndarray, probs: np.ndarray
+) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Train the fold models ``models`` (first layers side by side in ``w1``), write each
+    one's probabilities for its own fold into ``probs``; returns each model's weights."""
     z1, y, fold, h, c = plan.z1, plan.y, plan.fold, plan.hidden, plan.n_classes
     n, batch_size = len(z1), plan.batch_size
     k = len(models)
@@ -252,7 +272,7 @@ def _train_group(plan: _TrainPlan, models: np.ndarray, w1: np.ndarray, probs: np
     for perm in plan.perms:
         for start in range(0, n, batch_size):
             if plan.cancel.is_set():
-                return
+                return {}
             rows = perm[start : start + batch_size]
             b = len(rows)
             xb = z1[rows]
@@ -291,14 +311,21 @@ def _train_group(plan: _TrainPlan, models: np.ndarray, w1: np.ndarray, probs: np
                 step,
                 plan.lr * (1.0 - (step - 1) / total),  # linear decay towards 0
             )
+    weights = {}
     for j, model in enumerate(models):
         rows = np.flatnonzero(fold == model)
-        hidden_j = np.maximum(z1[rows] @ w1[:, j * h : (j + 1) * h], 0.0)
-        out = hidden_j @ w2[j] + b2[j]
-        out -= out.max(axis=1, keepdims=True)
-        np.exp(out, out=out)
-        out /= out.sum(axis=1, keepdims=True)
-        probs[rows] = out
+        w1_j = w1[:, j * h : (j + 1) * h].copy()
+        probs[rows] = _softmax(np.maximum(z1[rows] @ w1_j, 0.0) @ w2[j] + b2[j])
+        weights[int(model)] = (w1_j, w2[j].copy(), b2[j].copy())
+    return weights
+
+
+def _softmax(out: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, in place."""
+    out -= out.max(axis=1, keepdims=True)
+    np.exp(out, out=out)
+    out /= out.sum(axis=1, keepdims=True)
+    return out
 
 
 def _adam(

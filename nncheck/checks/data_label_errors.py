@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ from nncheck.checks._artifacts import thumbnails
 from nncheck.checks._quick_model import (
     HIDDEN_IMAGES,
     HIDDEN_TABLES,
+    InputMap,
     OutOfFold,
     fit_inputs,
     out_of_fold_probs,
@@ -19,7 +21,9 @@ from nncheck.checks._quick_model import (
 from nncheck.checks.context import Context
 from nncheck.checks.registry import EXAMPLES, FRACTION, Range, check
 from nncheck.data.dataset import Dataset
+from nncheck.data.normalize import Normalizer
 from nncheck.results import CheckOutcome, result
+from nncheck.scale.sources import RowSource
 
 SPLITS = ("train", "test")
 EXPORT_NAME = "label_issues.csv"
@@ -103,7 +107,95 @@ def label_errors(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             "skip",
             f"too few labelled samples for a {folds}-fold model (need at least {4 * folds})",
         )
+    views = _file_rows(ds) if ds.stream is not None else None
+    if views is not None:  # data.engine stream | dask: every row scored
+        sample = issues
+        issues = ctx.memo(
+            f"label_issues_all:{folds}:{include_test}:{max_samples}",
+            lambda: _every_row(ds, sample, include_test),
+        )
+        return _judge(ds, issues, t, splits=views)
     return _judge(ds, issues, t)
+
+
+SCORE_CHUNK = 16_384  # rows per chunk when every row of a streamed split is scored
+
+
+class _StoredRows:
+    """A streamed split's rows as thumbnails read them: by file row, in the stored shape."""
+
+    def __init__(self, src: RowSource, shape: tuple[int, ...]) -> None:
+        self.src, self.shape, self.dtype = src, shape, src.dtype
+
+    def __getitem__(self, row: int) -> np.ndarray:
+        return self.src.take(np.asarray([row]))[0].reshape(self.shape)
+
+
+@dataclass(frozen=True)
+class _FileSplit:
+    """What _judge reads of a split: file rows by position (identity) and stored rows."""
+
+    indices: np.ndarray
+    x_raw: Any
+
+
+def _file_rows(ds: Dataset) -> list[_FileSplit] | None:
+    """Both full splits of a streamed image dataset as _judge reads them, or None when its
+    rows cannot be scored as stored (tables are encoded in memory; a layout transposed on
+    loading; regression)."""
+    stream = ds.stream
+    shape = tuple(ds.train.x_raw.shape[1:])
+    if stream is None or not ds.is_image or stream.train_y is None:
+        return None
+    if any(tuple(p.shape[1:]) != shape for src in (stream.train, stream.test) for p in src.parts):
+        return None
+    return [
+        _FileSplit(np.arange(len(src), dtype=np.int64), _StoredRows(src, shape))
+        for src in (stream.train, stream.test)
+    ]
+
+
+def _every_row(ds: Dataset, sample: LabelIssues, include_test: bool) -> LabelIssues:
+    """Confident learning over every row of the streamed splits. The fold models trained
+    on the sample; its rows keep their out-of-fold probabilities, every other row (which
+    no fold model saw) gets the mean of the K models' probabilities, computed chunk by
+    chunk from the files (normalized as the sample was, through the same input map)."""
+    stream = ds.stream
+    assert stream is not None and sample.inputs is not None
+    norm = Normalizer.fit(ds.train.x_raw, ds.normalize, ds.is_image)
+    shape = tuple(ds.train.x_raw.shape[1:])
+    n_classes = sample.probs.shape[1]
+    splits, positions, givens, all_probs = [], [], [], []
+    sources = [(stream.train, stream.train_y, ds.train), (stream.test, stream.test_y, ds.test)]
+    for i, (src, y, part) in enumerate(sources[: 2 if include_test else 1]):
+        assert y is not None
+        probs = np.empty((len(src), n_classes), np.float32)
+        for start, chunk in src.chunks(SCORE_CHUNK):
+            x = norm.transform(chunk.reshape(len(chunk), *shape))
+            probs[start : start + len(chunk)] = sample.model.predict(sample.inputs(x))
+        mine = sample.split == i
+        probs[part.indices[sample.pos[mine]]] = sample.probs[mine]
+        rows = np.flatnonzero(y >= 0)
+        splits.append(np.full(len(rows), i, np.int64))
+        positions.append(rows)
+        givens.append(y[rows])
+        all_probs.append(probs[rows])
+    total = sum(len(p) for p in positions)
+    issues = _confident_learning(
+        np.concatenate(splits),
+        np.concatenate(positions),
+        np.concatenate(givens).astype(np.int64),
+        np.concatenate(all_probs),
+        sample.model,
+        total,
+        sample.inputs,
+    )
+    said = (
+        f"every row, streamed: {len(sample.given):,} sampled labels scored out of fold, the"
+        f" other {total - len(sample.given):,} by the mean of the {len(sample.model.weights)}"
+        " fold models"
+    )
+    return replace(issues, streamed=said)
 
 
 @dataclass(frozen=True)
@@ -121,6 +213,8 @@ class LabelIssues:
     ranking: np.ndarray  # int64: every checked sample, most suspicious first
     model: OutOfFold
     n_available: int  # samples before any subsampling
+    inputs: InputMap | None = None  # the quick model's input map (to score further rows)
+    streamed: str = ""  # data.engine stream: how every row was scored (for the message)
 
     @property
     def rate(self) -> float:
@@ -163,10 +257,22 @@ def find_label_issues(
         given = np.concatenate(y_parts).astype(np.int64)
         hidden = HIDDEN_IMAGES if ds.is_image else HIDDEN_TABLES
         model = out_of_fold_probs(z, given, n_classes, folds=folds, seed=seed, hidden=hidden)
-    probs = model.probs
+    return _confident_learning(split, pos, given, model.probs, model, n_available, input_map)
+
+
+def _confident_learning(
+    split: np.ndarray,
+    pos: np.ndarray,
+    given: np.ndarray,
+    probs: np.ndarray,
+    model: OutOfFold,
+    n_available: int,
+    inputs: InputMap | None,
+) -> LabelIssues:
+    """Northcutt et al.'s rule on probabilities from models that never saw each label."""
+    n_classes = probs.shape[1]
     n = len(given)
     rows = np.arange(n)
-
     self_conf = probs[rows, given]
     counts = np.bincount(given, minlength=n_classes)
     sums = np.bincount(given, weights=self_conf.astype(np.float64), minlength=n_classes)
@@ -191,15 +297,21 @@ def find_label_issues(
         ranking=ranking,
         model=model,
         n_available=n_available,
+        inputs=inputs,
     )
 
 
-def _judge(ds: Dataset, issues: LabelIssues, t: dict[str, Any]) -> CheckOutcome:
+def _judge(
+    ds: Dataset, issues: LabelIssues, t: dict[str, Any], splits: Sequence[Any] | None = None
+) -> CheckOutcome:
+    """The verdict, examples and tables; ``splits`` (train, test) name rows and give
+    thumbnails (the in-memory splits unless every row of a streamed split was scored)."""
+    splits = splits or [ds.train, ds.test]
     classes = list(ds.classes or ())
     n = len(issues.given)
     n_suspects = int(issues.suspect.sum())
     rate = issues.rate
-    accuracy = float((issues.model.predicted == issues.given).mean())
+    accuracy = float((issues.probs.argmax(axis=1) == issues.given).mean())
 
     pairs: dict[tuple[int, int], int] = {}
     sus = np.flatnonzero(issues.suspect)
@@ -236,7 +348,7 @@ def _judge(ds: Dataset, issues: LabelIssues, t: dict[str, Any]) -> CheckOutcome:
 
     listed = listed_samples(issues, int(t["max_examples"]), int(t["min_listed"]))
     metrics["listed"] = len(listed)
-    examples = [_example(ds, issues, i, rank) for rank, i in enumerate(listed, start=1)]
+    examples = [_example(ds, issues, i, rank, splits) for rank, i in enumerate(listed, start=1)]
     artifacts: dict[str, Any] = {
         "tables": {
             "suspects per split": {
@@ -268,7 +380,6 @@ def _judge(ds: Dataset, issues: LabelIssues, t: dict[str, Any]) -> CheckOutcome:
         "exports": {EXPORT_NAME: _export_table(examples, issues, listed, classes)},
     }
     if ds.is_image and examples:
-        splits = [ds.train, ds.test]
         items = []
         for ex, i in list(zip(examples, listed))[: int(t["max_thumbnails"])]:
             caption = (
@@ -284,6 +395,9 @@ def _judge(ds: Dataset, issues: LabelIssues, t: dict[str, Any]) -> CheckOutcome:
     where = f"{n} labels" + (
         f" (a seeded sample of {issues.n_available})" if n < issues.n_available else ""
     )
+    if issues.streamed:
+        where += f" ({issues.streamed})"
+        metrics["streamed"] = True
     said = (
         f"{n_suspects} of {where} ({100 * rate:.1f}%) are suspect by confident learning on a "
         f"{issues.model.short} ({100 * accuracy:.1f}% accurate out of fold): "
@@ -348,9 +462,10 @@ def listed_samples(issues: LabelIssues, max_listed: int, min_listed: int) -> np.
     return np.concatenate([flagged, others])
 
 
-def _example(ds: Dataset, issues: LabelIssues, i: int, rank: int) -> dict[str, Any]:
+def _example(
+    ds: Dataset, issues: LabelIssues, i: int, rank: int, splits: Sequence[Any]
+) -> dict[str, Any]:
     classes = list(ds.classes or ())
-    splits = [ds.train, ds.test]
     s, p = int(issues.split[i]), int(issues.pos[i])
     g, sg = int(issues.given[i]), int(issues.suggested[i])
     return {

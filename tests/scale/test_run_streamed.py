@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from nncheck.data.idx import read_idx
+from nncheck.data.python_data import sample_positions
 from tests.conftest import DATA, check_by_id, read_results, run_cli, write_recipe
 
 N_TR, N_TE = 3000, 600
@@ -26,7 +27,7 @@ def _planted(folder: Path) -> dict[str, Any]:
     (all-zero) images in train, 10 exact and 10 near leaks in test (near: noise of up to 3
     grey levels). The blanks repeat each other: 4 more redundant rows. Label conflicts: 5
     more exact train copies and 3 more near leaks carry another label (and the blanks hold
-    several labels: one more group)."""
+    several labels: one more group). 30 train labels are flipped."""
     x = read_idx(str(DATA / "mnist" / "train-images-idx3-ubyte.gz"))[: N_TR + N_TE].copy()
     y = read_idx(str(DATA / "mnist" / "train-labels-idx1-ubyte.gz"), "labels")[: N_TR + N_TE]
     rng = np.random.default_rng(3)
@@ -38,6 +39,7 @@ def _planted(folder: Path) -> dict[str, Any]:
     tr[2990:2995] = 0
     tr[2930:2935], ytr[2930:2935] = tr[400:405], (ytr[400:405] + 1) % 10
     te[30:33], yte[30:33] = near(tr[600:603]), (ytr[600:603] + 1) % 10
+    ytr[1000:1030] = (ytr[1000:1030] + 3) % 10  # label errors (in no group of copies)
     te[540:545], yte[540:545] = near(te[500:505]), yte[500:505]  # near pairs inside test
     te[0:10], yte[0:10] = tr[200:210], ytr[200:210]
     te[20:30], yte[20:30] = near(tr[300:310]), ytr[300:310]
@@ -371,3 +373,27 @@ def test_image_folders_stream_through_a_spill_with_the_in_memory_findings(
         leak["metrics"]["exact"],
         leak["metrics"]["near"],
     )
+
+
+def test_label_errors_score_every_row_with_the_sample_trained_fold_models(
+    planted: tuple[Path, dict[str, Any]],
+) -> None:
+    """The fold models train on the 1,000-row sample, yet every one of the 3,600 labels is
+    judged: the flipped train labels are found as often as by the in-memory check of all
+    rows (13 of 30 at this small size), also outside the sample."""
+
+    def flagged_flips(**data: Any) -> tuple[dict[str, Any], set[int]]:
+        check = _one_check(planted[0], "data.label_errors", **data)
+        flagged = {e["row"] for e in check["examples"] if e["flagged"] and e["split"] == "train"}
+        return check, flagged & set(range(1000, 1030))
+
+    check, found = flagged_flips()
+    m = check["metrics"]
+    assert m["streamed"] is True
+    assert (m["n_checked"], m["n_train_checked"], m["n_test_checked"]) == (3600, 3000, 600)
+    assert "every row, streamed: 1,600 sampled labels scored out of fold" in check["message"]
+    _, in_memory = flagged_flips(engine="memory", max_samples=60_000)
+    assert len(found) >= max(12, len(in_memory) - 2), (sorted(found), sorted(in_memory))
+    sampled = set(sample_positions(N_TR, 1000, 0, "train").tolist())
+    assert len(found - sampled) >= 7  # found in rows the sample left out
+    assert m["model_accuracy"] > 0.85
