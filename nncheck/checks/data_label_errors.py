@@ -396,13 +396,15 @@ def _judge(
         f" (a seeded sample of {issues.n_available})" if n < issues.n_available else ""
     )
     if issues.streamed:
-        where += f" ({issues.streamed})"
+        where = f"all {n:,} labels"
         metrics["streamed"] = True
     said = (
         f"{n_suspects} of {where} ({100 * rate:.1f}%) are suspect by confident learning on a "
         f"{issues.model.short} ({100 * accuracy:.1f}% accurate out of fold): "
         f"{per_split['train'][1]} in train, {per_split['test'][1]} in test"
     )
+    if issues.streamed:
+        said += f"; {issues.streamed}"
     if top_pairs:
         said += "; most often " + ", ".join(
             f"{classes[g]} -> {classes[s]} ({c})" for (g, s), c in top_pairs[:3]
