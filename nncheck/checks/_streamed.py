@@ -28,6 +28,7 @@ from nncheck.checks._verdicts import (
     OUTLIERS_HINT,
     conflict_message,
     conflict_status,
+    corrupted_images,
     fraction_status,
     leak_status,
     mixed_label_groups,
@@ -408,24 +409,11 @@ def outliers(ctx: Context, t: dict[str, Any]) -> CheckOutcome | None:
             metrics[f"{name}_{kind.replace('-', '_')}"] = int(len(rows))
             for i in rows[: 4 * MAX_EXAMPLES]:
                 reasons.setdefault(int(i), []).append(kind)
-        hard = sum(len(kinds[kd]) for kd in ("all-zero", "constant", "noise"))
-        spikes = len(kinds["spike"])
-        if hard:
-            warn = True
-            parts = [f"{len(kinds[kd])} {kd}" for kd in ("all-zero", "constant", "noise")]
-            problems.append(
-                f"{plural(hard, f'corrupted {name} image')} ({pct(hard, n)}): "
-                + ", ".join(p for p in parts if not p.startswith("0 "))
-            )
-        if spikes:
-            text = f"{plural(spikes, name + ' image')} ({pct(spikes, n)}) with sensor spikes"
-            if spikes / n >= t["spike_fraction"]:
-                warn = True
-                problems.append(text)
-            else:
-                notes.append(text + " (below the warning level)")
-        metrics[f"{name}_corrupted"] = hard + spikes
-        fail = fail or (hard + spikes) / n >= t["fail_fraction"]
+        bad, broken, said, noted, corrupt = corrupted_images(name, kinds, n, t)
+        warn, fail = warn or bad, fail or broken
+        problems += said
+        notes += noted
+        metrics[f"{name}_corrupted"] = corrupt
         flagged = sorted(reasons, key=lambda i: (-ratio[i], i))
         top = [int(i) for i in np.argsort(-ratio, kind="stable")[:TOP_OUTLIERS]]
         listed = flagged[: 2 * TOP_OUTLIERS] + [i for i in top if i not in reasons]

@@ -88,3 +88,31 @@ OUTLIERS_HINT = (
     "Look at the listed samples: drop or repair corrupted ones (re-decode the file, "
     "fix the unit of the flagged feature) and find the step that produced them."
 )
+
+
+def corrupted_images(
+    name: str, kinds: dict[str, np.ndarray], n: int, t: dict[str, Any]
+) -> tuple[bool, bool, list[str], list[str], int]:
+    """data.outliers' rule on one split's corrupted images (``image_stats.image_problems``):
+    all-zero, constant and noise images warn from one, spikes above `spike_fraction`;
+    fail when all of them reach `fail_fraction` of the split. Returns (warn, fail,
+    problems, notes, count)."""
+    problems, notes, warn = [], [], False
+    hard = sum(len(kinds[kd]) for kd in ("all-zero", "constant", "noise"))
+    spikes = len(kinds["spike"])
+    if hard:
+        warn = True
+        parts = [f"{len(kinds[kd])} {kd}" for kd in ("all-zero", "constant", "noise")]
+        problems.append(
+            f"{plural(hard, f'corrupted {name} image')} ({pct(hard, n)}): "
+            + ", ".join(p for p in parts if not p.startswith("0 "))
+        )
+    if spikes:
+        text = f"{plural(spikes, name + ' image')} ({pct(spikes, n)}) with sensor spikes"
+        if spikes / n >= t["spike_fraction"]:
+            warn = True
+            problems.append(text)
+        else:
+            notes.append(text + " (below the warning level)")
+    corrupt = hard + spikes
+    return warn, corrupt / n >= t["fail_fraction"], problems, notes, corrupt

@@ -9,7 +9,7 @@ import numpy as np
 from nncheck.blas import one_blas_thread
 from nncheck.checks import _artifacts, _streamed
 from nncheck.checks._neighbors_cache import geometry, pct, plural, source_rows, space
-from nncheck.checks._verdicts import OUTLIERS_HINT
+from nncheck.checks._verdicts import OUTLIERS_HINT, corrupted_images
 from nncheck.checks.context import Context
 from nncheck.checks.registry import FRACTION, NON_NEGATIVE, POSITIVE, RATIO, Range, check
 from nncheck.data.dataset import Split
@@ -118,33 +118,17 @@ def data_outliers(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             problems.append(
                 f"{plural(len(flagged), name + ' sample')} ({pct(len(flagged), n)}) far out"
             )
-        corrupt = 0
         if ds.is_image:
             kinds = _image_problems(split, space(ctx).unit, t)
             for kind, rows in kinds.items():
                 metrics[f"{name}_{kind.replace('-', '_')}"] = int(len(rows))
                 for i in rows:
                     reasons.setdefault(int(i), []).append(kind)
-            hard = sum(len(kinds[kd]) for kd in ("all-zero", "constant", "noise"))
-            spikes = len(kinds["spike"])
-            corrupt = hard + spikes
-            if hard:
-                warn = True
-                parts = [f"{len(kinds[kd])} {kd}" for kd in ("all-zero", "constant", "noise")]
-                problems.append(
-                    f"{plural(hard, f'corrupted {name} image')} ({pct(hard, n)}): "
-                    + ", ".join(p for p in parts if not p.startswith("0 "))
-                )
-            if spikes:
-                text = f"{plural(spikes, name + ' image')} ({pct(spikes, n)}) with sensor spikes"
-                if spikes / n >= t["spike_fraction"]:
-                    warn = True
-                    problems.append(text)
-                else:
-                    notes.append(text + " (below the warning level)")
+            bad, broken, said, noted, corrupt = corrupted_images(name, kinds, n, t)
+            warn, fail = warn or bad, fail or broken
+            problems += said
+            notes += noted
             metrics[f"{name}_corrupted"] = int(corrupt)
-            if corrupt / n >= t["fail_fraction"]:
-                fail = True
         else:
             corrupt = len(flagged)
             if corrupt / n >= t["fail_fraction"] and corrupt:
