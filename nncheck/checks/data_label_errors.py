@@ -21,7 +21,6 @@ from nncheck.checks._quick_model import (
 from nncheck.checks.context import Context
 from nncheck.checks.registry import EXAMPLES, FRACTION, Range, check
 from nncheck.data.dataset import Dataset
-from nncheck.data.normalize import Normalizer
 from nncheck.results import CheckOutcome, result
 from nncheck.scale.sources import RowSource
 
@@ -159,10 +158,10 @@ def _every_row(ds: Dataset, sample: LabelIssues, include_test: bool) -> LabelIss
     """Confident learning over every row of the streamed splits. The fold models trained
     on the sample; its rows keep their out-of-fold probabilities, every other row (which
     no fold model saw) gets the mean of the K models' probabilities, computed chunk by
-    chunk from the files (normalized as the sample was, through the same input map)."""
-    stream = ds.stream
-    assert stream is not None and sample.inputs is not None
-    norm = Normalizer.fit(ds.train.x_raw, ds.normalize, ds.is_image)
+    chunk from the files (normalized by the run's fitted normalization, through the same
+    input map)."""
+    stream, norm = ds.stream, ds.normalizer
+    assert stream is not None and norm is not None and sample.inputs is not None
     shape = tuple(ds.train.x_raw.shape[1:])
     n_classes = sample.probs.shape[1]
     splits, positions, givens, all_probs = [], [], [], []

@@ -19,7 +19,6 @@ from nncheck.results import CheckOutcome, result
 
 REFERENCE = 1000  # distinct training rows the neighbour distances are measured against
 TOP = 10  # top-ranked samples listed per split, whatever the status
-CHUNK = 4096  # images per chunk of the image statistics
 # A feature value is far out only this many times beyond the z of the feature's k-th
 # farthest train row, k = max(5, TAIL_SHARE of the rows) (see _usual_tail).
 TAIL_FACTOR = 10.0
@@ -262,10 +261,9 @@ def _usual_tail(z: np.ndarray) -> np.ndarray:
 def _image_problems(split: Split, unit: float, t: dict[str, Any]) -> dict[str, np.ndarray]:
     """Rows of all-zero, constant, pure-noise and spiked images (computed in chunks)."""
     raw = split.x_raw
-    parts = [image_row_stats(np.asarray(raw[s : s + CHUNK])) for s in range(0, len(raw), CHUNK)]
-    if any(p is None for p in parts):
+    stats = image_row_stats(np.asarray(raw))  # in blocks of image_stats.BLOCK images
+    if stats is None:
         return {k: np.zeros(0, np.int64) for k in IMAGE_PROBLEMS}
-    stats = [np.concatenate(v) for v in zip(*parts)] if parts else [np.zeros(0)] * 4
     return image_problems(*stats, unit=unit, t=t)
 
 

@@ -201,7 +201,7 @@ def assemble_dataset(
         feature_names = train.feature_names
         indicators = None
 
-    xn_tr, xn_te, _ = normalize(x_tr, x_te, data.normalize or "none", train.is_image)
+    xn_tr, xn_te, normalizer = normalize(x_tr, x_te, data.normalize or "none", train.is_image)
     if indicators is not None and indicators.any():
         # one-hot and missing indicators stay 0/1: standardizing a rare value's column
         # would turn its 1 into a large input
@@ -216,6 +216,7 @@ def assemble_dataset(
         input_shape=tuple(int(s) for s in x_tr.shape[1:]),
         feature_names=feature_names,
         normalize=data.normalize or "none",
+        normalizer=normalizer,
         is_image=train.is_image,
         notes=tuple(notes),
         classes_declared=data.classes is not None,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 if TYPE_CHECKING:
+    from nncheck.data.normalize import Normalizer
     from nncheck.data.streamed import StreamedData
     from nncheck.data.table_report import TableReport
 
@@ -78,6 +79,10 @@ class Dataset:
     # data.engine stream | dask: every row of both splits, out of core; train and test
     # above then hold a seeded sample of them (their `indices` are rows of these).
     stream: StreamedData | None = None
+    # the normalization fitted on train (data.normalize), for rows read later (the streamed
+    # rows beyond the sample; a table's 0/1 indicator columns are kept as they are after
+    # it); None where none was fitted here (sequences)
+    normalizer: Normalizer | None = None
 
     @property
     def n_classes(self) -> int:
