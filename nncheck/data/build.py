@@ -324,11 +324,19 @@ def _number_name(f: float) -> str:
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[tuple[int, float, str] | None]]:
-    """codes (n,) into a list of unique label keys; -1 for missing. Vectorized via pandas
-    so only the distinct values go through Python."""
+    """codes (n,) into a list of unique label keys (in order of first appearance); -1 for
+    missing. Vectorized (NumPy for integer labels, which have no missing value, and pandas
+    for the rest) so only the distinct values go through Python; integer labels, MNIST's
+    and most image datasets', do not pay for importing pandas (0.3 s)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "biu":
+        uniq, first, inverse = np.unique(arr.reshape(-1), return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return rank[inverse], [_label_key(u) for u in uniq[order]]
     import pandas as pd
 
-    arr = np.asarray(values)
     if arr.dtype.kind not in "biuf":
         arr = arr.astype(object)
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)

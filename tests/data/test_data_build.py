@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 from nncheck.data.build import encode_labels, infer_task, load_dataset
 from nncheck.errors import DataError
 from nncheck.recipe.schema import DataSection, PairSource
+from tests.conftest import ROOT
 
 # From ../shared/datasets/README.md
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -175,6 +178,29 @@ def test_bool_labels():
     assert task == "classification" and "boolean" in why
     classes, y, _ = encode_labels(np.array([True, False, True]), None)
     assert classes == ("False", "True") and y.tolist() == [1, 0, 1]
+
+
+def test_integer_labels_are_factorized_like_pandas_without_importing_it():
+    """Integer labels (MNIST's, most image datasets') are encoded by NumPy alone: the same
+    codes as pandas.factorize, in a run that never imports pandas."""
+    import pandas as pd
+
+    from nncheck.data.build import _factorize, _label_key
+
+    rng = np.random.default_rng(0)
+    for raw in (rng.integers(-3, 7, 500).astype(np.int16), np.array([9, 1, 9, 2], np.uint8)):
+        codes, keys = _factorize(raw)
+        expected, uniques = pd.factorize(raw, use_na_sentinel=True)
+        assert codes.tolist() == expected.tolist()
+        assert keys == [_label_key(u) for u in uniques]
+    code = (
+        "import sys, numpy as np\n"
+        "from nncheck.data.build import encode_labels\n"
+        "classes, y, _ = encode_labels(np.array([3, 1, 3, 2]), None)\n"
+        "assert classes == ('1', '2', '3') and y.tolist() == [2, 0, 2, 1]\n"
+        "assert 'pandas' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 # --------------------------------------------------------------------------- regression

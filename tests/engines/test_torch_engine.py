@@ -833,6 +833,38 @@ def test_cpu_convolutions_run_channels_last_with_the_standard_orders_outputs(
     assert eng.astype(np.float64).channels_last  # the float64 copy for gradient checks too
 
 
+def test_cpu_evaluation_of_a_large_batch_runs_in_chunks_in_eval_mode_only(
+    models_dir: Path,
+) -> None:
+    """forward/loss on CPU split a large batch into chunks of ``eval_rows`` (a conv layer's
+    activations for thousands of images outgrow the caches): the outputs and loss of the
+    whole batch, to float32 rounding. In train mode a batch stays one batch (BatchNorm's
+    statistics are over all of it)."""
+    eng = TorchEngine(make_config(models_dir, "bn_mlp", input_shape=(4096,)), seed=0)
+    assert eng.eval_rows == 16  # 2**16 input values per chunk
+    assert TorchEngine(make_config(models_dir), seed=0).eval_rows == 4096
+    sizes: list[int] = []
+    eng.model.register_forward_pre_hook(lambda _m, args: sizes.append(int(args[0].shape[0])))
+    x, y = make_data(40, (4096,))
+    out = eng.forward(x)
+    assert sizes == [16, 16, 8]
+    with torch.no_grad():
+        eng.model.eval()
+        whole = eng.model(torch.from_numpy(x)).numpy()
+    assert_close(out, whole, 1e-5, "chunked outputs", atol=1e-6)
+    sizes.clear()
+    loss = eng.loss(x, y)
+    assert sizes == [16, 16, 8]
+    assert loss == pytest.approx(
+        float(F.cross_entropy(torch.from_numpy(whole), torch.from_numpy(y))), rel=1e-5
+    )
+    sizes.clear()
+    with eng.train_mode():
+        eng.forward(x)
+        eng.loss(x, y)
+    assert sizes == [40, 40]
+
+
 def test_a_model_that_views_its_conv_output_keeps_the_standard_order(models_dir: Path) -> None:
     eng = TorchEngine(make_config(models_dir, "viewing_cnn", input_shape=(8, 8)), seed=0)
     assert not eng.channels_last

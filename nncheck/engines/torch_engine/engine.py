@@ -94,6 +94,11 @@ _PROBE_BATCH = 2  # BatchNorm needs more than one sample per channel in train mo
 # runs on one CPU thread: intra-op threads cannot speed up such small tensors, and on a busy
 # machine every op waits for a descheduled thread (wine's MLP: 30x slower on 2 threads).
 _SMALL_STEP_MACS = 10_000_000
+# Input values per forward pass when evaluating on CPU without gradients: larger batches are
+# split into chunks of this many values (rounded down to a power of two of rows, 16-4096).
+# A conv layer's activations for a whole batch outgrow the CPU caches: the bundled CNN
+# forwards MNIST's 10,000 test images in 0.25 s in chunks of 64 against 0.80 s in 4,096s.
+_EVAL_CHUNK_VALUES = 2**16
 
 
 def model_input_shape(input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -635,6 +640,23 @@ class TorchEngine:
         w = torch.as_tensor(np.asarray(weights), dtype=losses.dtype, device=losses.device)
         return torch.dot(w.reshape(-1), losses)
 
+    def _eval_out(self, xt: torch.Tensor) -> torch.Tensor:
+        """``_model_out`` for ``forward`` and ``loss``: on CPU in eval mode a large batch is
+        forwarded in chunks of ``eval_rows`` (see ``_EVAL_CHUNK_VALUES``). In train mode a
+        batch is one batch (BatchNorm's statistics are over all of it), and on a GPU large
+        batches are what it is quick at."""
+        n, rows = int(xt.shape[0]), self.eval_rows
+        if n <= rows or self._mode == "train" or self.device.type != "cpu":
+            return self._model_out(xt)
+        return torch.cat([self._model_out(xt[i : i + rows]) for i in range(0, n, rows)])
+
+    @property
+    def eval_rows(self) -> int:
+        """Rows per chunk of an evaluation on CPU, from the size of one input alone."""
+        values = max(1, int(np.prod(self.model_input_shape)))
+        rows = 1 << max(0, (_EVAL_CHUNK_VALUES // values).bit_length() - 1)
+        return int(min(4096, max(16, rows)))
+
     def _model_out(self, xt: torch.Tensor) -> torch.Tensor:
         out = self.model(xt)
         if not isinstance(out, torch.Tensor) or tuple(out.shape) != (xt.shape[0], self.n_outputs):
@@ -709,7 +731,7 @@ class TorchEngine:
         xt = self._as_input(x)
         with torch.no_grad(), self._thread_limit(), self._evaluating():
             if not activations:
-                return self._numpy(self._model_out(xt))
+                return self._numpy(self._eval_out(xt))
             rec = Recorder(self._hook_modules)
             with rec.attached():
                 out = self._model_out(xt)
@@ -733,7 +755,7 @@ class TorchEngine:
         xt, yt = self._as_input(x), self._as_target(y)
         with torch.no_grad(), self._thread_limit(), self._evaluating():
             # The same reduction as ``gradients`` (bit-identical losses for the same batch).
-            return float(self._batch_loss(self._model_out(xt), yt, None))
+            return float(self._batch_loss(self._eval_out(xt), yt, None))
 
     def _batch_loss(
         self, out: torch.Tensor, yt: torch.Tensor, weights: np.ndarray | None
