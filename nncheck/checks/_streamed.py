@@ -34,6 +34,7 @@ from nncheck.checks._verdicts import (
     mixed_label_groups,
 )
 from nncheck.checks.context import Context
+from nncheck.data.feature_z import FeatureZ
 from nncheck.data.image_stats import image_problems
 from nncheck.results import CheckOutcome, Status, result
 from nncheck.scale.sources import RowSource
@@ -44,6 +45,7 @@ MAX_THUMBS = 24
 TOP_OUTLIERS = 10  # top-ranked rows listed per split, as data.outliers lists them
 KNN_REFERENCE = 1000  # distinct training rows the outlier distances are measured against
 KNN_CHUNK = 16_384  # query rows per kNN search (a chunk x reference distance block)
+Z_CHUNK_VALUES = 1 << 22  # values per chunk of the feature z pass (32 MB in float64)
 
 
 def findings(ctx: Context, ratio: float) -> StageFindings:
@@ -494,11 +496,70 @@ def blank_rows(ctx: Context, metrics: dict[str, Any]) -> tuple[str, float]:
         metrics[f"{name}_blank_rows_first"] = [int(r) for r in rows[:MAX_EXAMPLES]]
         worst = max(worst, len(rows) / n)
         shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        one = len(rows) == 1
         parts.append(
-            f"{len(rows):,} of all {n:,} {name} rows ({pct(len(rows), n)}) hold one value in"
-            f" every cell (rows {shown}; streamed)"
+            f"{len(rows):,} of all {n:,} {name} rows ({pct(len(rows), n)})"
+            f" {'holds' if one else 'hold'} one value in every cell"
+            f" ({'row' if one else 'rows'} {shown}; streamed)"
         )
     return "; ".join(parts), worst
+
+
+def feature_spikes(
+    ctx: Context, feature_z: float, metrics: dict[str, Any]
+) -> tuple[str, float, list[dict[str, Any]]]:
+    """For data.outliers on a streamed table: values ``feature_z`` robust SDs or more from
+    their feature's median (and beyond its own tail) over every row, not only the sample:
+    a unit error in a few of ten million rows is rarely in a sample of 50,000. The medians,
+    MADs and tails are fitted on the sample's train rows (``FeatureZ``), then every row of
+    both splits is scored chunk by chunk, in this process. Returns the sentence ("" when
+    none), the larger split's share of such rows and the examples (the farthest first);
+    adds counts to ``metrics``."""
+    ds = ctx.dataset
+    stream = ds.stream
+    assert stream is not None
+    fz = FeatureZ.fit(ds.train.x_raw)
+    parts, worst, examples = [], 0.0, []
+    for name, src in (("train", stream.train), ("test", stream.test)):
+        n = len(src)
+        if not n:
+            continue
+        names = src.columns or ds.feature_names or ()
+        rows, zs, feats, top = [], [], [], 0.0
+        for start, chunk in src.chunks(max(1024, Z_CHUNK_VALUES // max(src.width, 1))):
+            zmax, zarg = fz.apply(chunk)
+            top = max(top, float(zmax.max()))
+            hit = np.flatnonzero(zmax >= feature_z)
+            rows.append(start + hit)
+            zs.append(zmax[hit])
+            feats.append(zarg[hit])
+        row, z, feat = (np.concatenate(v) for v in (rows, zs, feats))
+        metrics[f"{name}_max_feature_z_all"] = _r(top)
+        metrics[f"{name}_feature_spikes_all"] = int(len(row))
+        if not len(row):
+            continue
+        worst = max(worst, len(row) / n)
+        order = np.argsort(-z, kind="stable")
+        said = []
+        for i in order[:MAX_EXAMPLES]:
+            j = int(feat[i])
+            what = f"feature {names[j]!r}" if j < len(names) else f"feature {j}"
+            examples.append(
+                {
+                    "split": name,
+                    "row": int(row[i]),
+                    "problems": [f"{what} {z[i]:.0f} robust SDs from its median"],
+                }
+            )
+            said.append(f"{int(row[i])}: {what} {z[i]:.0f} SDs")
+        shown = "; ".join(said[:3]) + ("; ..." if len(row) > 3 else "")
+        one = len(row) == 1
+        parts.append(
+            f"{len(row):,} of all {n:,} {name} rows ({pct(len(row), n)})"
+            f" {'holds' if one else 'hold'} a value {feature_z:g}+ robust SDs from its"
+            f" feature's median ({'row' if one else 'rows'} {shown}; streamed)"
+        )
+    return "; ".join(parts), worst, examples
 
 
 def _outcome(

@@ -13,16 +13,13 @@ from nncheck.checks._verdicts import OUTLIERS_HINT, corrupted_images
 from nncheck.checks.context import Context
 from nncheck.checks.registry import FRACTION, NON_NEGATIVE, POSITIVE, RATIO, Range, check
 from nncheck.data.dataset import Split
+from nncheck.data.feature_z import FeatureZ
 from nncheck.data.image_stats import IMAGE_PROBLEMS, image_problems, image_row_stats
 from nncheck.data.neighbors import knn
 from nncheck.results import CheckOutcome, result
 
 REFERENCE = 1000  # distinct training rows the neighbour distances are measured against
 TOP = 10  # top-ranked samples listed per split, whatever the status
-# A feature value is far out only this many times beyond the z of the feature's k-th
-# farthest train row, k = max(5, TAIL_SHARE of the rows) (see _usual_tail).
-TAIL_FACTOR = 10.0
-TAIL_SHARE = 0.005
 
 
 @check(
@@ -72,7 +69,8 @@ def data_outliers(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     corrupted samples are over `fail_fraction` (5%) of a split. The top-ranked samples are
     always listed, for a person to look at. With data.engine stream | dask, images are
     judged over every row (corrupted kinds from the streaming pass, distances in its
-    projection); a table reads the seeded sample, with its blank rows counted over all.
+    projection); a table's distances read the seeded sample, and its blank rows and
+    feature spikes are counted over every row (medians and tails fitted on the sample).
     Fix: look at the listed samples; drop or repair corrupted ones (re-decode, fix the
     unit), and find the step that produced them.
     """
@@ -90,7 +88,8 @@ def data_outliers(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     problems: list[str] = []
     notes: list[str] = []
     warn = fail = False
-    z_by_split = _feature_z(ctx) if not ds.is_image else {}
+    # A streamed table's feature spikes are judged over every row (below), not the sample.
+    z_by_split = _feature_z(ctx) if not ds.is_image and ds.stream is None else {}
     for name, split, ratio in (("train", ds.train, ratio_train), ("test", ds.test, ratio_test)):
         n = len(split)
         if n == 0:
@@ -149,12 +148,18 @@ def data_outliers(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             )
             label = ", ".join(why) if why else f"{ratio[i]:.1f}x"
             thumbs.append((split, i, f"{name} {source_rows(split, [i])[0]}: {label}"))
-    if ds.stream is not None:  # a streamed table: blank rows over every row, not the sample
+    if ds.stream is not None:  # a streamed table: blank rows and spikes over every row
         said, blank_fraction = _streamed.blank_rows(ctx, metrics)
         if said:
             warn = True
             problems.append(said)
             fail = fail or blank_fraction >= t["fail_fraction"]
+        said, spike_fraction, spikes = _streamed.feature_spikes(ctx, t["feature_z"], metrics)
+        if said:
+            warn = True
+            problems.append(said)
+            fail = fail or spike_fraction >= t["fail_fraction"]
+            examples = spikes + examples
     status = "fail" if fail else "warn" if warn else "pass"
     if problems:
         message = "; ".join(problems + notes)
@@ -202,60 +207,17 @@ def _knn_ratios(ctx: Context, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _feature_z(ctx: Context) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per row: the largest |x - median| / robust SD over features, and which feature."""
+    """Per row: the largest robust z beyond its feature's usual tail, and which feature
+    (``nncheck.data.feature_z``, fitted on train)."""
     ds = ctx.dataset
-    train = ds.train.x_raw.reshape(len(ds.train), -1).astype(np.float64)
-    if len(train) == 0:
+    if len(ds.train) == 0:
         return {}
-    clean = np.where(np.isfinite(train), train, np.nan)
-    with np.errstate(all="ignore"):
-        med = np.nanmedian(clean, axis=0)
-        mad = 1.4826 * np.nanmedian(np.abs(clean - med), axis=0)
-        std = np.nanstd(clean, axis=0)
-    scale = np.where(mad > 0, mad, np.where(std > 0, std, 1.0))
-    med = np.where(np.isfinite(med), med, 0.0)
-    # Two-valued features (one-hot columns, flags) have no far values: a 1 in a column of
-    # rare 1s is a category, not a spike, however many SDs it sits from the median 0.
-    with np.errstate(all="ignore"):
-        lo, hi = np.nanmin(clean, axis=0), np.nanmax(clean, axis=0)
-    two_valued = np.all((clean == lo) | (clean == hi) | np.isnan(clean), axis=0)
-    out = {}
-    usual: np.ndarray | None = None
-    for name, split in (("train", ds.train), ("test", ds.test)):
-        x = split.x_raw.reshape(len(split), -1).astype(np.float64)
-        if len(x) == 0:
-            continue
-        with np.errstate(all="ignore"):
-            z = (np.abs(x - med) / scale).astype(np.float32)
-        category = two_valued & ((x == lo) | (x == hi))
-        z = np.where(np.isfinite(z) & ~category, z, 0.0)  # NaN/inf: data.integrity's
-        if usual is None:
-            usual = _usual_tail(z)
-        z = np.where(z >= usual, z, 0.0)  # within the feature's own long tail: not far out
-        out[name] = (z.max(axis=1), z.argmax(axis=1))
-    return out
-
-
-def _usual_tail(z: np.ndarray) -> np.ndarray:
-    """Per feature, the z a value must reach to stand apart from the feature's own tail.
-
-    Outliers are few: a robust z of 170 that a thousand rows share (a pixel column of
-    flattened images, where strokes cross a mostly-blank border; a skewed count whose
-    median absolute deviation is tiny) is the feature's distribution, not a spike. The
-    reference is the z of the k-th farthest train row, k = max(5, 0.5% of the rows): a
-    value counts as far out only ``TAIL_FACTOR`` times beyond it. A handful of unit errors
-    (the rows above rank k) do not move it, so they are still flagged. A feature with
-    fewer than k train rows off its median is not judged (infinite threshold).
-    """
-    n = len(z)
-    k = max(5, int(np.ceil(TAIL_SHARE * n)))
-    if n <= k:
-        return np.zeros(z.shape[1], np.float32)
-    ref = np.partition(z, n - k - 1, axis=0)[n - k - 1]
-    # A feature at its median in all but a handful of train rows has no spread to measure
-    # a spike against (a border pixel that one stroke in a thousand crosses): skipped
-    # here; a row that is far out as a whole is still data.outliers' kNN finding.
-    return np.where(ref > 0, TAIL_FACTOR * ref, np.inf).astype(np.float32)
+    fz = FeatureZ.fit(ds.train.x_raw)
+    return {
+        name: fz.apply(split.x_raw)
+        for name, split in (("train", ds.train), ("test", ds.test))
+        if len(split)
+    }
 
 
 def _image_problems(split: Split, unit: float, t: dict[str, Any]) -> dict[str, np.ndarray]:
