@@ -85,3 +85,35 @@ def test_unit_errors_outside_the_sample_are_found_over_every_row(tmp_path: Path,
     }
     named = "feature 'mean_area'" if fmt == "parquet" else f"feature {area}"
     assert all(e["problems"][0].startswith(named) for e in spikes)
+
+
+def test_label_errors_of_a_streamed_table_are_scored_over_every_row(tmp_path: Path) -> None:
+    """Flipped labels in train rows the sample leaves out are among the suspects: the fold
+    models train on the 150-row sample and every other row is scored by their mean. They
+    find the flips an in-memory audit of the whole table finds (5 of these 10, where the
+    two classes overlap the others), with as few false suspects."""
+    table = pd.read_csv(DATA / "breast_cancer.csv")
+    y = table.pop("label").to_numpy(np.int64).copy()
+    x = table.to_numpy(np.float32)
+    sampled = set(sample_positions(N_TRAIN, 150, 0, "train").tolist())
+    flipped = [r for r in range(N_TRAIN) if r not in sampled][5:15]
+    y[flipped] = 1 - y[flipped]
+    sources = _write(tmp_path, x, y, "npy", list(table.columns))
+    found = {}
+    for engine, max_samples in (("memory", 60_000), ("stream", 150)):
+        data = {**sources, "classes": 2, "engine": engine, "max_samples": max_samples}
+        recipe = write_recipe(
+            tmp_path,
+            {"data": data, "model": {"hidden": [16]}, "train": {"steps": 10}},
+            name=f"{engine}.yaml",
+        )
+        proc = run_cli("run", str(recipe), "--quiet", "--only", "data.label_errors")
+        assert proc.returncode in (0, 1), proc.stderr
+        check = check_by_id(read_results(tmp_path / f"{engine}-report"), "data.label_errors")
+        suspects = [(e["split"], e["row"]) for e in check["examples"] if e["flagged"]]
+        found[engine] = {r for split, r in suspects if split == "train"} & set(flipped)
+        assert len(suspects) <= len(found[engine]) + 2, check["message"]
+    assert check["metrics"]["streamed"] and check["metrics"]["n_checked"] == len(y)
+    assert "every row, streamed" in check["message"]
+    assert len(found["memory"]) >= 4
+    assert len(found["stream"]) >= len(found["memory"]) - 1, found
