@@ -38,7 +38,7 @@ from nncheck.data.feature_z import FeatureZ
 from nncheck.data.image_stats import image_problems
 from nncheck.results import CheckOutcome, Status, result
 from nncheck.scale.sources import RowSource
-from nncheck.scale.stage import StageFindings
+from nncheck.scale.stage import StageFindings, search_budget
 
 MAX_EXAMPLES = 20
 MAX_THUMBS = 24
@@ -98,11 +98,28 @@ def _unit(ctx: Context) -> float:
     return space(ctx).unit if ctx.dataset.is_image else 1.0
 
 
-def _basis(ctx: Context, f: StageFindings, ratio: float) -> str:
-    return (
+def _basis(ctx: Context, f: StageFindings, ratio: float, metrics: dict[str, Any]) -> str:
+    """What the findings rest on, for the message; a near-pair search that queried only a
+    seeded subset of its rows (``SEARCH_BUDGET``) is said, and kept in ``metrics``."""
+    said = (
         f"all {f.n_train:,} train and {f.n_test:,} test rows, streamed; near = within"
         f" {ratio:g} x the sampled median neighbour distance {f.scale / _unit(ctx):.3g}"
     )
+    sampled = f.near_sampled
+    if sampled:
+        metrics["near_queries_sampled"] = {k: list(v) for k, v in sampled.items()}
+        what = {"train": "train rows", "leaks": "test rows against train", "test": "test rows"}
+        searched = ", ".join(f"{q:,} of {n:,} {what[k]}" for k, (q, n, _) in sampled.items())
+        work = max(w for _, _, w in sampled.values())
+        over = work / search_budget()
+        times = f"{over:.2g}" if over < 10 else f"{over:,.0f}"
+        said += (
+            f"; near pairs searched from a seeded {searched} (the rows are too evenly spread"
+            f" for the index to rule many out: searching from every row would compare"
+            f" {work:.2g} pairs of rows, {times}x the budget; a near pair is found when one"
+            " of its rows is searched from); exact copies over every row"
+        )
+    return said
 
 
 def _thumbs(ctx: Context, src: RowSource, rows: list[int], captions: list[str]) -> list[Any]:
@@ -199,7 +216,7 @@ def leakage(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
         )
     else:
         message = f"none of the {n_test:,} test samples occurs in train (exact or near)"
-    message += f" ({_basis(ctx, f, ratio)})"
+    message += f" ({_basis(ctx, f, ratio, metrics)})"
     status = leak_status(leaked, n_test, t)
     items: list[Any] = []
     for a, b, kind in pairs[:12]:
@@ -271,7 +288,7 @@ def near_duplicates(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
                 caps = [f"{name} {a}", f"{name} {b} ({rel[i]:.2f}x)"]
                 thumbs += _thumbs(ctx, src, [a, b], caps)
     metrics["fraction_involved"] = round(worst, 6)
-    message = "; ".join(parts) + f" ({_basis(ctx, f, ratio)})"
+    message = "; ".join(parts) + f" ({_basis(ctx, f, ratio, metrics)})"
     return _outcome(
         fraction_status(worst, t),
         message,
@@ -365,7 +382,7 @@ def label_conflicts(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
     message = conflict_message(len(bad_groups), len(exact_rows), len(near_a), involved, n_total)
     return _outcome(
         conflict_status(conflicts, involved, n_total, t),
-        message + f" ({_basis(ctx, f, ratio)})",
+        message + f" ({_basis(ctx, f, ratio, metrics)})",
         LABEL_CONFLICTS_HINT,
         metrics,
         examples,

@@ -70,7 +70,7 @@ def conflict_message(groups: int, rows: int, near: int, involved: int, n_total: 
     """One sentence for both forms, so a streamed and an in-memory run read alike."""
     if not groups + near:
         return (
-            f"no identical or near-identical inputs with different labels among {n_total} samples"
+            f"no identical or near-identical inputs with different labels among {n_total:,} samples"
         )
     parts = []
     if groups:

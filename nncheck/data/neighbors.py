@@ -331,6 +331,18 @@ class RadiusIndex:
         order = np.lexsort((ri, d, qi))
         return qi[order], ri[order], d[order]
 
+    def candidates(self, query_projected: np.ndarray, radius: float) -> np.ndarray:
+        """Per query row (given projected): how many reference rows ``pairs`` would compare
+        it with, the members of every cell its bound cannot rule out. The search's cost is
+        their sum: near n per query when the cells prune nothing (evenly spread data in
+        many dimensions), a few cells' worth when they do (images)."""
+        pq = np.asarray(query_projected, dtype=np.float32)
+        if len(pq) == 0 or len(self.reference) == 0 or not radius > 0:
+            return np.zeros(len(pq), np.int64)
+        visits_q, visits_c = self._visits(pq, float(radius) * (1 + 1e-5) + 1e-7)
+        members = np.diff(self.cell_start)[visits_c]
+        return np.bincount(visits_q, weights=members, minlength=len(pq)).astype(np.int64)
+
     def _visits(self, pq: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray]:
         """(query, cell) for every cell a query must search.
 

@@ -67,6 +67,9 @@ def load_streamed(data: DataSection, seed: int) -> Dataset:
                 f" not {what}"
             )
         sources[name] = source  # type: ignore[assignment]
+    from nncheck.scale.stage import search_budget
+
+    search_budget()  # a bad NNCHECK_SEARCH_BUDGET is exit 2 before any work
     if data.task not in (None, "classification", "regression"):
         raise DataError(
             f"data.task: data.engine {data.engine} audits classification or"

@@ -19,7 +19,10 @@ What is computed, and how exactly (docs/scale.md has the costs):
   against a seeded reference sample: approximate (a sample's neighbours are farther than
   the whole set's, so the radius errs large). Pairs between exact copies are left to the
   exact findings; a query keeps at most ``max_per_query`` candidates per cell, so a row with
-  more copies than that may miss a near pair (measured recall in benchmarks/).
+  more copies than that may miss a near pair (measured recall in benchmarks/). A search
+  whose estimated cost passes ``SEARCH_BUDGET`` row comparisons (evenly spread tables,
+  where the cells prune little) queries from a seeded subset of its rows, which the
+  findings record (``near_queries``).
 
 Near pairs inside the test split are searched the same way, in an index of the test rows.
 Images shifted by a pixel (data.near_duplicates' shifted pairs) are not searched here.
@@ -51,6 +54,33 @@ SCALE_REFERENCE = 50_000  # reference rows they are searched in
 PROJECTION_SAMPLE = 8192
 MAX_CELLS = 1024  # radius-index cells: ~sqrt(n); more cut pair work, fewer cut cell tests
 SEARCH_THREADS = max(1, min(4, os.cpu_count() or 1))
+# Row comparisons a near-pair search may make, each in the 33-coordinate projection: on 2
+# cores ~7.6e8 a second on MNIST-like images and ~4.5e8 on a 30-feature table, so 25-45 s.
+# Past it the search queries a seeded subset of the rows (against every reference row)
+# and the findings say so: on evenly spread tables of ~30 features the cells prune nothing
+# and every query compares with every row (see _planned_queries). 1,000,000 MNIST-like
+# images need 5.2e9 for their train pairs.
+SEARCH_BUDGET = 20_000_000_000
+PROBE_QUERIES = 1000  # rows whose candidate counts estimate a search's cost
+
+
+def search_budget() -> int:
+    """``SEARCH_BUDGET``, or ``NNCHECK_SEARCH_BUDGET`` (row comparisons; a bigger machine
+    can afford more, a test less)."""
+    value = os.environ.get("NNCHECK_SEARCH_BUDGET", "").strip()
+    if not value:
+        return SEARCH_BUDGET
+    try:
+        budget = int(float(value))
+    except ValueError:
+        budget = -1
+    if budget < 1:
+        from nncheck.errors import UsageError
+
+        raise UsageError(
+            f"NNCHECK_SEARCH_BUDGET: expected a count of row comparisons, got {value!r}"
+        )
+    return budget
 
 
 @dataclass
@@ -129,6 +159,15 @@ class StageFindings:
     max_shift: float  # largest |mean difference| / pooled std over features
     shift_feature: int
     seconds: dict[str, float]
+    # per near-pair search ("train", "leaks", "test"): (rows that queried, rows there are,
+    # estimated row comparisons from every row); fewer rows query when that estimate is
+    # over SEARCH_BUDGET (a seeded subset)
+    near_queries: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+
+    @property
+    def near_sampled(self) -> dict[str, tuple[int, int, int]]:
+        """The searches that queried only a subset of their rows."""
+        return {k: v for k, v in self.near_queries.items() if v[0] < v[1]}
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -145,6 +184,7 @@ class StageFindings:
             "radius": self.radius,
             "scale": self.scale,
             "max_shift": self.max_shift,
+            "near_queries": {k: list(v) for k, v in self.near_queries.items()},
         }
 
 
@@ -216,14 +256,17 @@ def run_stage(
         index = RadiusIndex(x_tr, projection=projection, projected=p_tr, seed=seed, cells=cells)
         clock["near: index"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        qi, ri, dist = _search(index, x_tr, p_tr, r, chunk_rows, within=True)
+        queries: dict[str, tuple[int, int, int]] = {}
+        subset = _planned_queries(index, p_tr, r, seed, "train", queries)
+        qi, ri, dist = _search(index, x_tr, p_tr, r, chunk_rows, within=True, subset=subset)
         keep = g_tr[qi] != g_tr[ri]
         near = np.stack([qi[keep], ri[keep]], axis=1)
         near_d = dist[keep]
         clock["near: train pairs"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         x_te = test.as_array()
-        lq, lr, ld = _search(index, x_te, p_te, r, chunk_rows, within=False)
+        subset = _planned_queries(index, p_te, r, seed, "leaks", queries)
+        lq, lr, ld = _search(index, x_te, p_te, r, chunk_rows, within=False, subset=subset)
         keep = g_te[lq] != g_tr[lr]
         lq, lr, ld = lq[keep], lr[keep], ld[keep]
         near_leaks = _first_per_query(lq, lr)
@@ -235,7 +278,8 @@ def run_stage(
             index_te = RadiusIndex(
                 x_te, projection=projection, projected=p_te, seed=seed, cells=cells_te
             )
-            tq, tr, td = _search(index_te, x_te, p_te, r, chunk_rows, within=True)
+            subset = _planned_queries(index_te, p_te, r, seed, "test", queries)
+            tq, tr, td = _search(index_te, x_te, p_te, r, chunk_rows, within=True, subset=subset)
             keep = g_te[tq] != g_te[tr]
             test_near, test_near_d = np.stack([tq[keep], tr[keep]], axis=1), td[keep]
         clock["near: test pairs"] = time.perf_counter() - t0
@@ -268,6 +312,7 @@ def run_stage(
         max_shift=float(d[j]) if d.size else 0.0,
         shift_feature=j,
         seconds=clock,
+        near_queries=queries,
     )
 
 
@@ -291,6 +336,40 @@ def _sums(chunk: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarray]
     return s.astype(np.float64), q.astype(np.float64)
 
 
+def _planned_queries(
+    index: RadiusIndex,
+    projected: np.ndarray,
+    r: float,
+    seed: int,
+    name: str,
+    queries: dict[str, tuple[int, int, int]],
+) -> np.ndarray | None:
+    """The rows that query a near-pair search: all of them (None), or a seeded subset when
+    the whole search would compare more than ``SEARCH_BUDGET`` pairs of rows.
+
+    The cost is estimated from the candidate counts of ``PROBE_QUERIES`` seeded rows. On
+    images the cells rule out most of the data (MNIST: a few thousand candidates a query),
+    on a table of ~30 evenly spread features none (every row, so n^2 in all: 200,000 rows
+    took 75 s, 2,000,000 would take hours). A subset of q queries still meets every
+    reference row, so a near pair is found when either of its rows queries (about 2q/n of
+    them inside a split, q/n of the leaks). Records (queries, rows, estimated comparisons
+    from every row) under ``name``.
+    """
+    n = len(projected)
+    rng = np.random.default_rng([seed, len(name), n])
+    probe = np.sort(rng.choice(n, size=min(n, PROBE_QUERIES), replace=False)) if n else None
+    per_query = float(index.candidates(projected[probe], r).mean()) if probe is not None else 0
+    work, budget = int(per_query * n), search_budget()
+    if work <= budget:
+        queries[name] = (n, n, work)
+        return None
+    m = int(min(n, max(PROBE_QUERIES, budget // max(per_query, 1.0))))
+    queries[name] = (m, n, work)
+    if m == n:
+        return None
+    return np.sort(rng.choice(n, size=m, replace=False)).astype(np.int64)
+
+
 def _search(
     index: RadiusIndex,
     query: np.ndarray,
@@ -299,17 +378,26 @@ def _search(
     rows: int,
     *,
     within: bool,
+    subset: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``index.pairs`` for the query rows in chunks, on ``SEARCH_THREADS`` threads (NumPy's
-    products and comparisons release the GIL). ``within``: the query is the indexed set;
-    self pairs are dropped and each unordered pair kept once (i < j). Sorted by query row,
-    then distance, as ``RadiusIndex.pairs`` sorts."""
+    products and comparisons release the GIL); only the rows in ``subset`` when given.
+    ``within``: the query is the indexed set; self pairs are dropped and each unordered
+    pair kept once (i < j). Sorted by query row, then distance, as ``RadiusIndex.pairs``
+    sorts."""
     from concurrent.futures import ThreadPoolExecutor
 
+    n_queries = len(query) if subset is None else len(subset)
+
     def one(s: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        e = min(len(query), s + rows)
-        qi, ri, d = index.pairs(query[s:e], r, projected=projected[s:e])
-        qi = qi + s
+        e = min(n_queries, s + rows)
+        if subset is None:
+            qi, ri, d = index.pairs(query[s:e], r, projected=projected[s:e])
+            qi = qi + s
+        else:
+            sel = subset[s:e]
+            qi, ri, d = index.pairs(np.asarray(query[sel]), r, projected=projected[sel])
+            qi = sel[qi]
         if within:
             keep = qi != ri
             qi, ri, d = qi[keep], ri[keep], d[keep]
@@ -317,7 +405,7 @@ def _search(
         return qi, ri, d
 
     with ThreadPoolExecutor(max_workers=SEARCH_THREADS) as pool:
-        parts = list(pool.map(one, range(0, len(query), rows)))
+        parts = list(pool.map(one, range(0, n_queries, rows)))
     if not parts:
         e = np.zeros(0, np.int64)
         return e, e, np.zeros(0, np.float32)

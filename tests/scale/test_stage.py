@@ -162,3 +162,29 @@ def test_dask_arrays_over_shards_and_parquet_agree_with_the_in_process_path(
         client.close()
     _check_planted(on_dask)
     _same(local, on_dask)
+
+
+def test_a_search_over_budget_queries_a_seeded_subset_against_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random rows in 64 dimensions are the radius index's worst case: its cells rule out
+    almost nothing, so every query compares with nearly every row. Past the budget a seeded
+    subset of the rows queries (against every row): it invents no pair, finds the planted
+    pairs one of whose rows it covers, says how many rows searched, and leaves the exact
+    findings alone."""
+    _planted(tmp_path)
+    train, test = open_rows(tmp_path / "train.npy"), open_rows(tmp_path / "test.npy")
+    full = run_stage(train, test, seed=0)
+    assert not full.near_sampled and full.near_queries["train"][:2] == (N_TR, N_TR)
+    work = full.near_queries["train"][2]
+    assert work >= N_TR * N_TR // 10  # each query compared with over 10% of the rows
+    monkeypatch.setenv("NNCHECK_SEARCH_BUDGET", str(work // 4))
+    part = run_stage(train, test, seed=0)
+    assert part.near_sampled == {"train": (1000, N_TR, work)}  # PROBE_QUERIES at least
+    assert part.summary()["near_queries"]["train"][:2] == [1000, N_TR]
+    full_pairs = {tuple(p) for p in full.near_pairs.tolist()}
+    got = {tuple(p) for p in part.near_pairs.tolist()}
+    planted = {(i, 1080 + i) for i in range(20, 40)}
+    assert got <= full_pairs and 5 <= len(got & planted) < len(planted)
+    for name in ("train_duplicate_rows", "exact_leaks", "blanks_train", "near_leaks"):
+        assert np.array_equal(getattr(part, name), getattr(full, name)), name

@@ -117,3 +117,33 @@ def test_label_errors_of_a_streamed_table_are_scored_over_every_row(tmp_path: Pa
     assert "every row, streamed" in check["message"]
     assert len(found["memory"]) >= 4
     assert len(found["stream"]) >= len(found["memory"]) - 1, found
+
+
+def test_a_near_pair_search_past_the_budget_is_said_in_the_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Evenly spread rows (random integers in 30 columns, where the index prunes little)
+    and a budget below the search's cost: 1,000 of the 2,500 train rows query, and the
+    message and metrics say so."""
+    rng = np.random.default_rng(0)
+    sources = {}
+    for split, n in (("train", 2500), ("test", 300)):
+        np.save(tmp_path / f"{split}_x.npy", rng.integers(0, 256, (n, 30)).astype(np.float32))
+        np.save(tmp_path / f"{split}_y.npy", rng.integers(0, 2, n))
+        sources[split] = {"images": f"{split}_x.npy", "labels": f"{split}_y.npy"}
+    recipe = write_recipe(
+        tmp_path,
+        {"data": {**sources, "classes": 2, "engine": "stream"}, "model": {"hidden": [8]}},
+        name="table.yaml",
+    )
+    monkeypatch.setenv("NNCHECK_SEARCH_BUDGET", "200000")
+    proc = run_cli("run", str(recipe), "--quiet", "--only", "data.near_duplicates")
+    assert proc.returncode in (0, 1), proc.stderr
+    check = check_by_id(read_results(tmp_path / "table-report"), "data.near_duplicates")
+    queries, rows, work = check["metrics"]["near_queries_sampled"]["train"]
+    assert (queries, rows) == (1000, 2500) and work > 200_000
+    assert "near pairs searched from a seeded 1,000 of 2,500 train rows" in check["message"]
+    monkeypatch.setenv("NNCHECK_SEARCH_BUDGET", "lots")
+    proc = run_cli("run", str(recipe), "--quiet", "--only", "data.near_duplicates")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "NNCHECK_SEARCH_BUDGET: expected a count of row comparisons, got 'lots'" in proc.stderr
