@@ -34,7 +34,7 @@ from nncheck.checks._verdicts import (
     mixed_label_groups,
 )
 from nncheck.checks.context import Context
-from nncheck.data.feature_z import FeatureZ
+from nncheck.data.feature_z import FeatureZ, feature_label
 from nncheck.data.image_stats import image_problems
 from nncheck.results import CheckOutcome, Status, result
 from nncheck.scale.sources import RowSource
@@ -559,8 +559,7 @@ def feature_spikes(
         order = np.argsort(-z, kind="stable")
         said = []
         for i in order[:MAX_EXAMPLES]:
-            j = int(feat[i])
-            what = f"feature {names[j]!r}" if j < len(names) else f"feature {j}"
+            what = feature_label(names, int(feat[i]))
             examples.append(
                 {
                     "split": name,

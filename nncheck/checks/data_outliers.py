@@ -13,7 +13,7 @@ from nncheck.checks._verdicts import OUTLIERS_HINT, corrupted_images
 from nncheck.checks.context import Context
 from nncheck.checks.registry import FRACTION, NON_NEGATIVE, POSITIVE, RATIO, Range, check
 from nncheck.data.dataset import Split
-from nncheck.data.feature_z import FeatureZ
+from nncheck.data.feature_z import FeatureZ, feature_label
 from nncheck.data.image_stats import IMAGE_PROBLEMS, image_problems, image_row_stats
 from nncheck.data.neighbors import knn
 from nncheck.results import CheckOutcome, result
@@ -108,7 +108,8 @@ def data_outliers(ctx: Context, t: dict[str, Any]) -> CheckOutcome:
             metrics[f"{name}_feature_spikes"] = int(len(spiky))
             for i in spiky:
                 reasons.setdefault(int(i), []).append(
-                    f"{_feature_name(ds, int(zarg[i]))} {zmax[i]:.0f} robust SDs from its median"
+                    f"{feature_label(ds.feature_names, int(zarg[i]))} {zmax[i]:.0f} robust SDs"
+                    " from its median"
                 )
             flagged |= set(spiky.tolist())
         if far.size or (name in z_by_split and metrics[f"{name}_feature_spikes"]):
@@ -227,11 +228,6 @@ def _image_problems(split: Split, unit: float, t: dict[str, Any]) -> dict[str, n
     if stats is None:
         return {k: np.zeros(0, np.int64) for k in IMAGE_PROBLEMS}
     return image_problems(*stats, unit=unit, t=t)
-
-
-def _feature_name(ds: Any, j: int) -> str:
-    names = ds.feature_names
-    return f"feature {names[j]!r}" if names and j < len(names) else f"feature {j}"
 
 
 def _nth(k: int) -> str:

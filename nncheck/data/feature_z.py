@@ -10,7 +10,8 @@ of 10,000s of rows estimates well).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,14 +48,13 @@ class FeatureZ:
         # Two-valued features (one-hot columns, flags) have no far values: a 1 in a column
         # of rare 1s is a category, not a spike, however many SDs it sits from the median 0.
         two_valued = np.all((clean == lo) | (clean == hi) | np.isnan(clean), axis=0)
-        no_tail = np.zeros(x.shape[1], np.float32)
-        fitted = cls(med, scale, lo, hi, two_valued, no_tail)
-        return cls(med, scale, lo, hi, two_valued, usual_tail(fitted.z(x)))
+        untailed = cls(med, scale, lo, hi, two_valued, np.zeros(x.shape[1], np.float32))
+        return replace(untailed, usual=usual_tail(untailed.z(x)))
 
     def z(self, x: np.ndarray) -> np.ndarray:
         """|x - median| / scale (float32, 2-D), 0 for categories of two-valued features,
         NaN and inf."""
-        x = x.reshape(len(x), -1).astype(np.float64)
+        x = x.reshape(len(x), -1).astype(np.float64, copy=False)
         with np.errstate(all="ignore"):
             z = (np.abs(x - self.median) / self.scale).astype(np.float32)
         category = self.two_valued & ((x == self.low) | (x == self.high))
@@ -66,6 +66,11 @@ class FeatureZ:
         z = self.z(x)
         z = np.where(z >= self.usual, z, np.float32(0.0))  # within the feature's own tail
         return z.max(axis=1), z.argmax(axis=1)
+
+
+def feature_label(names: Sequence[str] | None, j: int) -> str:
+    """How a message names feature ``j``: by its column name when there is one."""
+    return f"feature {names[j]!r}" if names and j < len(names) else f"feature {j}"
 
 
 def usual_tail(z: np.ndarray) -> np.ndarray:

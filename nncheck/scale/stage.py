@@ -257,7 +257,7 @@ def run_stage(
         clock["near: index"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         queries: dict[str, tuple[int, int, int]] = {}
-        subset = _planned_queries(index, p_tr, r, seed, "train", queries)
+        subset, queries["train"] = _planned_queries(index, p_tr, r, seed, "train")
         qi, ri, dist = _search(index, x_tr, p_tr, r, chunk_rows, within=True, subset=subset)
         keep = g_tr[qi] != g_tr[ri]
         near = np.stack([qi[keep], ri[keep]], axis=1)
@@ -265,7 +265,7 @@ def run_stage(
         clock["near: train pairs"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         x_te = test.as_array()
-        subset = _planned_queries(index, p_te, r, seed, "leaks", queries)
+        subset, queries["leaks"] = _planned_queries(index, p_te, r, seed, "leaks")
         lq, lr, ld = _search(index, x_te, p_te, r, chunk_rows, within=False, subset=subset)
         keep = g_te[lq] != g_tr[lr]
         lq, lr, ld = lq[keep], lr[keep], ld[keep]
@@ -278,7 +278,7 @@ def run_stage(
             index_te = RadiusIndex(
                 x_te, projection=projection, projected=p_te, seed=seed, cells=cells_te
             )
-            subset = _planned_queries(index_te, p_te, r, seed, "test", queries)
+            subset, queries["test"] = _planned_queries(index_te, p_te, r, seed, "test")
             tq, tr, td = _search(index_te, x_te, p_te, r, chunk_rows, within=True, subset=subset)
             keep = g_te[tq] != g_te[tr]
             test_near, test_near_d = np.stack([tq[keep], tr[keep]], axis=1), td[keep]
@@ -342,32 +342,30 @@ def _planned_queries(
     r: float,
     seed: int,
     name: str,
-    queries: dict[str, tuple[int, int, int]],
-) -> np.ndarray | None:
+) -> tuple[np.ndarray | None, tuple[int, int, int]]:
     """The rows that query a near-pair search: all of them (None), or a seeded subset when
-    the whole search would compare more than ``SEARCH_BUDGET`` pairs of rows.
+    the whole search would compare more than ``SEARCH_BUDGET`` pairs of rows; and what
+    ``StageFindings.near_queries`` records of it (queries, rows, estimated comparisons
+    from every row).
 
     The cost is estimated from the candidate counts of ``PROBE_QUERIES`` seeded rows. On
     images the cells rule out most of the data (MNIST: a few thousand candidates a query),
     on a table of ~30 evenly spread features none (every row, so n^2 in all: 200,000 rows
     took 75 s, 2,000,000 would take hours). A subset of q queries still meets every
     reference row, so a near pair is found when either of its rows queries (about 2q/n of
-    them inside a split, q/n of the leaks). Records (queries, rows, estimated comparisons
-    from every row) under ``name``.
+    them inside a split, q/n of the leaks).
     """
     n = len(projected)
+    if n == 0:
+        return None, (0, 0, 0)
     rng = np.random.default_rng([seed, len(name), n])
-    probe = np.sort(rng.choice(n, size=min(n, PROBE_QUERIES), replace=False)) if n else None
-    per_query = float(index.candidates(projected[probe], r).mean()) if probe is not None else 0
+    probe = np.sort(rng.choice(n, size=min(n, PROBE_QUERIES), replace=False))
+    per_query = float(index.candidates(projected[probe], r).mean())
     work, budget = int(per_query * n), search_budget()
-    if work <= budget:
-        queries[name] = (n, n, work)
-        return None
-    m = int(min(n, max(PROBE_QUERIES, budget // max(per_query, 1.0))))
-    queries[name] = (m, n, work)
+    m = n if work <= budget else int(min(n, max(PROBE_QUERIES, budget // max(per_query, 1.0))))
     if m == n:
-        return None
-    return np.sort(rng.choice(n, size=m, replace=False)).astype(np.int64)
+        return None, (n, n, work)
+    return np.sort(rng.choice(n, size=m, replace=False)).astype(np.int64), (m, n, work)
 
 
 def _search(
